@@ -1,0 +1,113 @@
+package dev.llmrt.deploy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import dev.llmrt.agent.AgentSettings;
+import dev.llmrt.agent.Backends;
+import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.model.ModelCatalog;
+import dev.llmrt.agent.model.ModelEntity;
+import dev.llmrt.gateway.GatewayServer;
+import dev.llmrt.gateway.GatewaySettings;
+import dev.llmrt.gateway.OpenAiRoutes;
+import dev.llmrt.gateway.ShardedModelRouter;
+import dev.llmrt.runtime.spi.Backend;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * One node of the service: its agent, the sharded model entities, and the HTTP gateway, wired by
+ * the guardian. With no seed nodes configured it forms a one-node cluster by joining itself.
+ */
+public final class LlmrtNode {
+    private final ActorSystem<Void> system;
+    private final CompletableFuture<Started> started;
+
+    /** What a started node exposes to its CLI and tests. */
+    public record Started(ServerBinding binding, ActorRef<NodeAgent.Command> agent, ModelCatalog catalog) {
+        public int port() {
+            return binding.localAddress().getPort();
+        }
+    }
+
+    private LlmrtNode(ActorSystem<Void> system, CompletableFuture<Started> started) {
+        this.system = system;
+        this.started = started;
+    }
+
+    public static LlmrtNode start(Config config) {
+        CompletableFuture<Started> started = new CompletableFuture<>();
+        ActorSystem<Void> system = ActorSystem.create(guardian(config, started), "llmrt", config);
+        system.getWhenTerminated().thenRun(() ->
+                started.completeExceptionally(new IllegalStateException("the node stopped while starting (see the log)")));
+        return new LlmrtNode(system, started);
+    }
+
+    public CompletionStage<Started> started() {
+        return started;
+    }
+
+    public ActorSystem<Void> system() {
+        return system;
+    }
+
+    /** Stops the node gracefully: unbinds, stops runners (reaping their processes), leaves the cluster. */
+    public CompletionStage<Done> stop() {
+        return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
+    }
+
+    private static Behavior<Void> guardian(Config config, CompletableFuture<Started> started) {
+        return Behaviors.setup(ctx -> {
+            ActorSystem<Void> system = ctx.getSystem();
+            Cluster cluster = Cluster.get(system);
+            if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+                cluster.manager().tell(Join.create(cluster.selfMember().address()));
+            }
+            AgentSettings agentSettings = AgentSettings.fromConfig(config);
+            Map<String, Backend> backends = Backends.fromConfig(config);
+            ModelCatalog catalog = ModelCatalog.fromConfig(config, agentSettings.defaultKeepAlive());
+            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends), "node-agent");
+            ModelEntity.init(system, catalog, agent);
+            stopRunnersOnShutdown(system, agent);
+
+            GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
+            ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
+                    .getOrCreate("jackson-json", Optional.empty());
+            OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(),
+                    new ShardedModelRouter(system, gatewaySettings.responseTimeout()), gatewaySettings,
+                    Materializer.matFromSystem(system), json);
+            new GatewayServer(system, openAi).bind(gatewaySettings)
+                    .whenComplete((binding, err) -> {
+                        if (err != null) {
+                            started.completeExceptionally(err);
+                            system.terminate();
+                        } else {
+                            started.complete(new Started(binding, agent, catalog));
+                        }
+                    });
+            return Behaviors.empty();
+        });
+    }
+
+    private static void stopRunnersOnShutdown(ActorSystem<Void> system, ActorRef<NodeAgent.Command> agent) {
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-runners",
+                () -> AskPattern.<NodeAgent.Command, NodeAgent.Done>ask(agent, NodeAgent.StopAll::new,
+                                Duration.ofSeconds(30), system.scheduler())
+                        .handle((ok, e) -> Done.getInstance()));
+    }
+}

@@ -1,0 +1,35 @@
+package dev.llmrt.deploy;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code llmrt} command line. */
+@Command(name = "llmrt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "A distributed LLM inference runtime on Apache Pekko: one OpenAI-compatible endpoint "
+                + "in front of a cluster of GPU machines.",
+        subcommands = {ServeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        // bad options: one line saying what is wrong, and where to look
+        cli.setParameterExceptionHandler((ex, a) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println("llmrt: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
+        return cli;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"llmrt " + (v == null ? "development build" : v)};
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.llmrt.deploy;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.io.File;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code llmrt serve}: gateway and node agent in one JVM. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Starts the gateway and a node agent in this JVM and serves the OpenAI API.",
+                "With no --config, it serves the embedded catalog of sim models (see 'llmrt serve --help')."})
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--host", description = "Address the HTTP endpoint binds to (default: ${DEFAULT-VALUE}).",
+            defaultValue = "127.0.0.1")
+    String host;
+
+    @Option(names = "--port", description = "Port of the HTTP endpoint (default: ${DEFAULT-VALUE}, Docker Model Runner's).",
+            defaultValue = "12434")
+    int port;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "HOCON file with settings and the model catalog (llmrt.models); it overrides the embedded defaults.")
+    File config;
+
+    @Option(names = "--socket-dir", paramLabel = "DIR",
+            description = "Directory for backend Unix sockets (default: a fresh temporary directory).")
+    String socketDir;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535) {
+            System.err.println("llmrt: --port must be within 0..65535, got " + port);
+            return 2;
+        }
+        if (config != null && !config.isFile()) {
+            System.err.println("llmrt: --config " + config + ": no such file");
+            return 2;
+        }
+        long t0 = System.nanoTime();
+        Config cfg = load(config, host, port, socketDir);
+        LlmrtNode node = LlmrtNode.start(cfg);
+        LlmrtNode.Started started;
+        try {
+            started = node.started().toCompletableFuture().get(120, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            System.err.println("llmrt: could not start: " + e.getCause().getMessage());
+            node.system().terminate();
+            return 1;
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        System.out.printf("llmrt serving on http://%s:%d (models: %s) ready in %d ms%n", host, started.port(),
+                String.join(", ", started.catalog().all().stream().map(m -> m.name()).toList()), ms);
+        System.out.flush();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // exiting anyway
+            }
+        }));
+        node.system().getWhenTerminated().toCompletableFuture().get();
+        return 0;
+    }
+
+    /** The embedded profile, under the user's file, under the command-line options. */
+    static Config load(File file, String host, int port, String socketDir) {
+        Config cfg = ConfigFactory.parseResources("llmrt-serve.conf");
+        if (file != null) {
+            cfg = ConfigFactory.parseFile(file).withFallback(cfg);
+        }
+        cfg = cfg.withValue("llmrt.gateway.host", ConfigValueFactory.fromAnyRef(host))
+                .withValue("llmrt.gateway.port", ConfigValueFactory.fromAnyRef(port));
+        if (socketDir != null) {
+            cfg = cfg.withValue("llmrt.agent.socket-dir", ConfigValueFactory.fromAnyRef(socketDir));
+        }
+        return ConfigFactory.load(cfg);
+    }
+}

@@ -1,0 +1,60 @@
+package dev.llmrt.gateway;
+
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** Binds the gateway's routes and unbinds them in CoordinatedShutdown. */
+public final class GatewayServer extends AllDirectives {
+    private final ActorSystem<?> system;
+    private final Route routes;
+
+    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi) {
+        this.system = system;
+        this.routes = handleRejections(notFoundInOpenAiShape(), () -> concat(
+                openAi.route(),
+                pathSingleSlash(() -> get(() -> complete(HttpResponse.create()
+                        .withEntity(ContentTypes.TEXT_PLAIN_UTF8, "llmrt is running"))))));
+    }
+
+    public Route routes() {
+        return routes;
+    }
+
+    /**
+     * Binds with Pekko HTTP's request timeout off (generation can take minutes; the router's ask
+     * timeout governs) and a parser limit above ours, so that our 413 is the one clients see.
+     */
+    public CompletionStage<ServerBinding> bind(GatewaySettings settings) {
+        scala.concurrent.duration.Duration idle = scala.concurrent.duration.Duration.fromNanos(settings.idleTimeout().toNanos());
+        return Http.get(system).newServerAt(settings.host(), settings.port())
+                .adaptSettings(s -> s.withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())
+                                .withIdleTimeout(idle))
+                        .withParserSettings(s.getParserSettings().withMaxContentLength(
+                                Math.max(settings.maxBodyBytes() * 4, 64L * 1024 * 1024))))
+                .bind(routes).thenApply(binding -> {
+            CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "gateway-unbind",
+                    () -> binding.unbind().thenApply(x -> Done.getInstance()));
+            CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "gateway-drain",
+                    () -> binding.terminate(Duration.ofSeconds(10)).thenApply(x -> Done.getInstance()));
+            return binding;
+        });
+    }
+
+    /** Unmatched routes and methods answer in the OpenAI error shape too. */
+    private RejectionHandler notFoundInOpenAiShape() {
+        return RejectionHandler.newBuilder()
+                .handleNotFound(complete(OpenAiErrors.notFound("not_found", "no such route")))
+                .build()
+                .withFallback(RejectionHandler.defaultHandler());
+    }
+}

@@ -1,0 +1,14 @@
+package dev.llmrt.gateway;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** The gateway's tunables, read once from {@code llmrt.gateway}. */
+public record GatewaySettings(String host, int port, long maxBodyBytes, Duration responseTimeout,
+                              Duration bodyReadTimeout, Duration idleTimeout) {
+    public static GatewaySettings fromConfig(Config root) {
+        Config c = root.getConfig("llmrt.gateway");
+        return new GatewaySettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-bytes"),
+                c.getDuration("response-timeout"), c.getDuration("body-read-timeout"), c.getDuration("idle-timeout"));
+    }
+}

@@ -1,0 +1,196 @@
+package dev.llmrt.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.model.ModelCatalog;
+import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.runtime.spi.BackendMode;
+import dev.llmrt.runtime.spi.Inference;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.pattern.AskTimeoutException;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * The OpenAI API and its model-runner forms ({@code /engines[/{backend}]/v1/...}, optionally under
+ * {@code /exp/vDD4.40}): validates a request just enough to route it, then passes the client's own
+ * JSON to the model's runner and its answer back, streamed when the backend streams.
+ */
+public final class OpenAiRoutes extends AllDirectives {
+    private final ModelCatalog catalog;
+    private final Set<String> backends;
+    private final ModelRouter router;
+    private final GatewaySettings settings;
+    private final Materializer materializer;
+    private final ObjectMapper json;
+    private final long created = Instant.now().getEpochSecond();
+
+    public OpenAiRoutes(ModelCatalog catalog, Set<String> backends, ModelRouter router, GatewaySettings settings,
+                        Materializer materializer, ObjectMapper json) {
+        this.catalog = catalog;
+        this.backends = Set.copyOf(backends);
+        this.router = router;
+        this.settings = settings;
+        this.materializer = materializer;
+        this.json = json;
+    }
+
+    public Route route() {
+        return extractRequest(request -> {
+            Optional<InferencePath> parsed = InferencePath.parse(request.getUri().path());
+            if (parsed.isEmpty()) {
+                return reject();
+            }
+            InferencePath path = parsed.get();
+            if (path.backend() != null && !backends.contains(path.backend())) {
+                return complete(OpenAiErrors.notFound("backend_not_found", "unknown backend '" + path.backend()
+                        + "' (available: " + String.join(", ", backends.stream().sorted().toList()) + ")"));
+            }
+            if (request.method().equals(HttpMethods.GET) && path.isModelList()) {
+                return complete(modelList(path.backend()));
+            }
+            if (request.method().equals(HttpMethods.GET) && path.modelId().isPresent()) {
+                return complete(model(path.backend(), path.modelId().get()));
+            }
+            if (request.method().equals(HttpMethods.POST) && path.isInference()) {
+                return completeWithFuture(infer(path, request));
+            }
+            return reject();
+        });
+    }
+
+    /** Reads the body (up to the limit), finds the model, and relays the runner's answer. */
+    CompletionStage<HttpResponse> infer(InferencePath path, HttpRequest request) {
+        long limit = settings.maxBodyBytes();
+        Optional<Long> declared = request.entity().getContentLengthOption().isPresent()
+                ? Optional.of(request.entity().getContentLengthOption().getAsLong()) : Optional.empty();
+        if (declared.isPresent() && declared.get() > limit) {
+            request.discardEntityBytes(materializer);
+            return CompletableFuture.completedFuture(OpenAiErrors.tooLarge(limit));
+        }
+        return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), limit, materializer)
+                .thenCompose(strict -> dispatch(path, request, strict.getData().toArray()))
+                .exceptionally(e -> failure(e, limit));
+    }
+
+    private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body) {
+        JsonNode root;
+        try {
+            root = json.readTree(body);
+        } catch (IOException e) {
+            return done(OpenAiErrors.badRequest("request body is not valid JSON: " + firstLine(e.getMessage())));
+        }
+        if (root == null || !root.isObject()) {
+            return done(OpenAiErrors.badRequest("request body must be a JSON object"));
+        }
+        JsonNode modelNode = root.get("model");
+        if (modelNode == null || !modelNode.isTextual() || modelNode.asText().isBlank()) {
+            return done(OpenAiErrors.badRequest("'model' is required"));
+        }
+        String model = modelNode.asText();
+        Optional<ModelSpec> spec = catalog.find(model);
+        if (spec.isEmpty()) {
+            return done(OpenAiErrors.notFound("model_not_found", "model '" + model + "' not found"));
+        }
+        if (path.backend() != null && !path.backend().equals(spec.get().backend())) {
+            return done(OpenAiErrors.notFound("model_not_found", "model '" + model + "' is served by backend '"
+                    + spec.get().backend() + "', not '" + path.backend() + "'"));
+        }
+        String origin = request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null);
+        BackendMode mode = BackendMode.forRequestPath(path.endpoint());
+        return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin))
+                .thenApply(this::toResponse);
+    }
+
+    private HttpResponse toResponse(InferenceProtocol.Reply reply) {
+        if (reply instanceof InferenceProtocol.Completed c) {
+            return HttpResponse.create().withStatus(StatusCodes.get(c.status()))
+                    .withEntity(HttpEntities.create(contentType(c.contentType()), c.body()));
+        }
+        if (reply instanceof InferenceProtocol.Streamed s) {
+            return HttpResponse.create().withStatus(StatusCodes.get(s.status()))
+                    .withEntity(HttpEntities.createChunked(contentType(s.contentType()), s.body().getSource()));
+        }
+        InferenceProtocol.Failed f = (InferenceProtocol.Failed) reply;
+        return switch (f.kind()) {
+            case MODEL_NOT_FOUND -> OpenAiErrors.notFound("model_not_found", f.message());
+            case BAD_REQUEST -> OpenAiErrors.badRequest(f.message());
+            case RUNNER_UNAVAILABLE -> OpenAiErrors.unavailable(f.message());
+            case BACKEND_FAILED -> OpenAiErrors.badGateway(f.message());
+        };
+    }
+
+    private HttpResponse failure(Throwable e, long limit) {
+        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof EntityStreamSizeException) {
+            return OpenAiErrors.tooLarge(limit);
+        }
+        if (cause instanceof AskTimeoutException || cause instanceof TimeoutException) {
+            return OpenAiErrors.timeout("no response from the model's runner within " + settings.responseTimeout());
+        }
+        return OpenAiErrors.internal("request failed: " + cause.getMessage());
+    }
+
+    private HttpResponse modelList(String backend) {
+        ObjectNode root = json.createObjectNode().put("object", "list");
+        ArrayNode data = root.putArray("data");
+        for (ModelSpec spec : catalog.all()) {
+            if (backend == null || backend.equals(spec.backend())) {
+                data.add(modelJson(spec));
+            }
+        }
+        return jsonResponse(root);
+    }
+
+    private HttpResponse model(String backend, String id) {
+        return catalog.find(id).filter(s -> backend == null || backend.equals(s.backend()))
+                .map(s -> jsonResponse(modelJson(s)))
+                .orElseGet(() -> OpenAiErrors.notFound("model_not_found", "model '" + id + "' not found"));
+    }
+
+    private ObjectNode modelJson(ModelSpec spec) {
+        return json.createObjectNode().put("id", spec.name()).put("object", "model").put("created", created)
+                .put("owned_by", "llmrt").put("backend", spec.backend());
+    }
+
+    private HttpResponse jsonResponse(JsonNode node) {
+        return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, node.toString());
+    }
+
+    private static ContentType contentType(String value) {
+        try {
+            return ContentTypes.parse(value);
+        } catch (RuntimeException e) {
+            return ContentTypes.APPLICATION_OCTET_STREAM;
+        }
+    }
+
+    private static CompletionStage<HttpResponse> done(HttpResponse response) {
+        return CompletableFuture.completedFuture(response);
+    }
+
+    private static String firstLine(String s) {
+        int nl = s == null ? -1 : s.indexOf('\n');
+        return nl < 0 ? String.valueOf(s) : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,56 @@
+package dev.llmrt.agent;
+
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Everything tunable about a node agent and its runners, read once from {@code llmrt.agent}. */
+public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPendingRequests,
+                           Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher) {
+
+    /** Polling {@code /health} after start: quick at first, then slower, up to a deadline. */
+    public record Readiness(Duration initialInterval, Duration maxInterval, double factor, Duration timeout) {
+        public Duration next(Duration current) {
+            long next = (long) (current.toNanos() * factor);
+            return Duration.ofNanos(Math.min(next, maxInterval.toNanos()));
+        }
+    }
+
+    /** Restart delay after a runner's process exits: min × 2^(failures-1), capped at max. */
+    public record Backoff(Duration min, Duration max) {
+        public Duration delay(int consecutiveFailures) {
+            long factor = 1L << Math.min(Math.max(consecutiveFailures - 1, 0), 30);
+            long nanos = min.toNanos() * factor;
+            return nanos <= 0 || nanos > max.toNanos() ? max : Duration.ofNanos(nanos);
+        }
+    }
+
+    /** The HTTP client that talks to runners over their Unix sockets. */
+    public record Client(int maxConnections, int maxOpenRequests, Duration idleTimeout, long maxResponseBytes,
+                         Duration strictTimeout, String ioDispatcher) {}
+
+    public static AgentSettings fromConfig(Config root) {
+        Config c = root.getConfig("llmrt.agent");
+        Path socketDir;
+        try {
+            String dir = c.getString("socket-dir");
+            socketDir = dir.isEmpty() ? Files.createTempDirectory("llmrt-") : Files.createDirectories(Path.of(dir));
+        } catch (IOException e) {
+            throw new UncheckedIOException("llmrt.agent.socket-dir: " + e.getMessage(), e);
+        }
+        return new AgentSettings(
+                socketDir,
+                c.getDuration("default-keep-alive"),
+                c.getInt("max-pending-requests"),
+                new Readiness(c.getDuration("readiness.initial-interval"), c.getDuration("readiness.max-interval"),
+                        c.getDouble("readiness.factor"), c.getDuration("readiness.timeout")),
+                new Backoff(c.getDuration("restart-backoff.min"), c.getDuration("restart-backoff.max")),
+                new Client(c.getInt("runner-client.max-connections"), c.getInt("runner-client.max-open-requests"),
+                        c.getDuration("runner-client.idle-timeout"), c.getBytes("runner-client.max-response-bytes"),
+                        c.getDuration("runner-client.strict-timeout"), "llmrt.agent.runner-io-dispatcher"),
+                "llmrt.agent.backend-run-dispatcher");
+    }
+}

@@ -1,0 +1,20 @@
+package dev.llmrt.agent;
+
+import com.typesafe.config.Config;
+import dev.llmrt.runtime.sim.SimBackend;
+import dev.llmrt.runtime.spi.Backend;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The backends this node can run, built from {@code llmrt.backends}. */
+public final class Backends {
+    private Backends() {}
+
+    public static Map<String, Backend> fromConfig(Config root) {
+        Config c = root.getConfig("llmrt.backends");
+        Map<String, Backend> backends = new LinkedHashMap<>();
+        Backend sim = new SimBackend(c.getDuration("sim.stop-grace"), c.getStringList("sim.jvm-options"));
+        backends.put(sim.name(), sim);
+        return backends;
+    }
+}

@@ -1,0 +1,82 @@
+package dev.llmrt.agent.model;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import dev.llmrt.runtime.spi.BackendConfiguration;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The models this deployment serves, read from {@code llmrt.models} (the same on every node). */
+public final class ModelCatalog {
+    private final Map<String, ModelSpec> models;
+
+    public ModelCatalog(Collection<ModelSpec> specs) {
+        Map<String, ModelSpec> byName = new LinkedHashMap<>();
+        for (ModelSpec spec : specs) {
+            if (byName.put(spec.name(), spec) != null) {
+                throw new IllegalArgumentException("model '" + spec.name() + "' is listed twice in llmrt.models");
+            }
+        }
+        this.models = Map.copyOf(byName);
+        this.order = List.copyOf(byName.keySet());
+    }
+
+    private final List<String> order;
+
+    /**
+     * Reads {@code llmrt.models}: each entry has {@code name}, {@code backend}, and optionally
+     * {@code model} (defaults to the name), {@code context-size}, {@code runtime-flags} and
+     * {@code keep-alive} (a duration, {@code 0}, or {@code -1} for never).
+     */
+    public static ModelCatalog fromConfig(Config config, Duration defaultKeepAlive) {
+        List<ModelSpec> specs = new ArrayList<>();
+        for (Config entry : config.getConfigList("llmrt.models")) {
+            String name = entry.getString("name");
+            try {
+                Long contextSize = entry.hasPath("context-size") ? entry.getLong("context-size") : null;
+                List<String> flags = entry.hasPath("runtime-flags") ? entry.getStringList("runtime-flags") : List.of();
+                long keepAlive = entry.hasPath("keep-alive") ? keepAliveMillis(entry.getString("keep-alive"))
+                        : defaultKeepAlive.toMillis();
+                specs.add(new ModelSpec(name, entry.getString("backend"),
+                        entry.hasPath("model") ? entry.getString("model") : name,
+                        new BackendConfiguration(contextSize, flags, null), keepAlive));
+            } catch (ConfigException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("llmrt.models entry '" + name + "': " + e.getMessage(), e);
+            }
+        }
+        return new ModelCatalog(specs);
+    }
+
+    /**
+     * model-runner's keep_alive forms: {@code "5m"}, {@code "1h"}, {@code "30s"}, {@code "0"} (unload
+     * after the last request), any negative number (never unload). Returns milliseconds, negative = never.
+     */
+    public static long keepAliveMillis(String value) {
+        String v = value.trim();
+        if (v.startsWith("-")) {
+            return -1;
+        }
+        if (v.equals("0")) {
+            return 0;
+        }
+        try {
+            return com.typesafe.config.ConfigFactory.parseString("d = " + v).getDuration("d").toMillis();
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("keep-alive '" + value + "' is not a duration like 5m, 0 or -1");
+        }
+    }
+
+    public Optional<ModelSpec> find(String name) {
+        return Optional.ofNullable(models.get(name));
+    }
+
+    /** Models in the order they were configured. */
+    public List<ModelSpec> all() {
+        return order.stream().map(models::get).toList();
+    }
+}

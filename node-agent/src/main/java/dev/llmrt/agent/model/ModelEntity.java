@@ -1,0 +1,67 @@
+package dev.llmrt.agent.model;
+
+import dev.llmrt.agent.CborSerializable;
+import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.InferenceProtocol.FailureKind;
+import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.runtime.spi.BackendMode;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+
+/**
+ * One model, placed on a node by Cluster Sharding (entity id = model name). It routes each request
+ * to the node agent of the node it lives on, which runs the model.
+ */
+public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
+
+    public static final EntityTypeKey<Command> KEY = EntityTypeKey.create(Command.class, "model");
+
+    public sealed interface Command extends CborSerializable {}
+
+    /** Serve one inference request for this model. */
+    public record Route(BackendMode mode, InferenceProtocol.Request request,
+                        ActorRef<InferenceProtocol.Reply> replyTo) implements Command {}
+
+    private final String modelName;
+    private final ModelCatalog catalog;
+    private final ActorRef<NodeAgent.Command> agent;
+
+    /** Registers the entity type; entities on this node use {@code localAgent}. */
+    public static void init(ActorSystem<?> system, ModelCatalog catalog, ActorRef<NodeAgent.Command> localAgent) {
+        ClusterSharding.get(system).init(Entity.of(KEY,
+                ctx -> create(ctx.getEntityId(), catalog, localAgent)));
+    }
+
+    public static Behavior<Command> create(String modelName, ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {
+        return Behaviors.setup(ctx -> new ModelEntity(ctx, modelName, catalog, agent));
+    }
+
+    private ModelEntity(ActorContext<Command> context, String modelName, ModelCatalog catalog,
+                        ActorRef<NodeAgent.Command> agent) {
+        super(context);
+        this.modelName = modelName;
+        this.catalog = catalog;
+        this.agent = agent;
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder().onMessage(Route.class, this::onRoute).build();
+    }
+
+    private Behavior<Command> onRoute(Route r) {
+        catalog.find(modelName).ifPresentOrElse(
+                spec -> agent.tell(new NodeAgent.Dispatch(spec, r.mode(), r.request(), r.replyTo())),
+                () -> r.replyTo().tell(new InferenceProtocol.Failed(FailureKind.MODEL_NOT_FOUND,
+                        "model '" + modelName + "' not found")));
+        return this;
+    }
+}

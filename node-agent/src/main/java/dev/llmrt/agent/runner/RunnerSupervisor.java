@@ -1,0 +1,421 @@
+package dev.llmrt.agent.runner;
+
+import dev.llmrt.agent.AgentSettings;
+import dev.llmrt.agent.CborSerializable;
+import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.InferenceProtocol.FailureKind;
+import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.runtime.spi.Backend;
+import dev.llmrt.runtime.spi.BackendException;
+import dev.llmrt.runtime.spi.BackendMode;
+import dev.llmrt.runtime.spi.RunContext;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.StreamRefs;
+
+/**
+ * Owns one backend process for one (model, mode): runs {@link Backend#run} on a blocking
+ * dispatcher, polls {@code /health} until ready, forwards requests and counts them, restarts a
+ * process that exits (exponential backoff), and unloads after its keep-alive.
+ */
+public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Command> {
+
+    public sealed interface Command extends CborSerializable {}
+
+    /** Serve this request on this runner (queued while it starts). */
+    public record Dispatch(InferenceProtocol.Request request, ActorRef<InferenceProtocol.Reply> replyTo)
+            implements Command {}
+
+    public record GetStatus(ActorRef<RunnerStatus> replyTo) implements Command {}
+
+    /** Stop the process and this actor; queued requests get 503. */
+    public enum Unload implements Command { INSTANCE }
+
+    private record ProcessStarted(int attempt, long pid) implements Command {}
+
+    /** Backend.run returned: {@code error} is null when it was cancelled. */
+    private record RunExited(int attempt, String error) implements Command {}
+
+    private record HealthTick(int attempt) implements Command {}
+
+    private record HealthChecked(int attempt, int status, String error) implements Command {}
+
+    private enum Restart implements Command { INSTANCE }
+
+    private enum IdleTimeout implements Command { INSTANCE }
+
+    private enum RequestFinished implements Command { INSTANCE }
+
+    /** Events the node agent hears about: every status change, including stopping. */
+    public interface Listener {
+        void statusChanged(ActorRef<Command> runner, RunnerStatus status);
+    }
+
+    private enum Phase { STARTING, READY, BACKOFF, FAILED, STOPPING }
+
+    private final String runnerId;
+    private final ModelSpec spec;
+    private final BackendMode mode;
+    private final Backend backend;
+    private final Path socket;
+    private final AgentSettings settings;
+    private final TimerScheduler<Command> timers;
+    private final Listener listener;
+    private final RunnerClient client;
+    private final Executor runExecutor;
+    private final Materializer materializer;
+    private final Deque<Dispatch> pending = new ArrayDeque<>();
+
+    private Phase phase = Phase.STARTING;
+    private int attempt;
+    private RunContext run;
+    private boolean runActive;
+    private boolean readinessTimedOut;
+    private long attemptStartNanos;
+    private Duration healthInterval;
+    private int consecutiveFailures;
+    private int restarts;
+    private String lastError;
+    private long pid = -1;
+    private int inFlight;
+    private long lastUsed;
+    private long startedAt;
+    private long readyAt;
+
+    public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
+                                           Path socket, AgentSettings settings, Listener listener) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener)));
+    }
+
+    private RunnerSupervisor(ActorContext<Command> context, TimerScheduler<Command> timers, String runnerId,
+                             ModelSpec spec, BackendMode mode, Backend backend, Path socket, AgentSettings settings,
+                             Listener listener) {
+        super(context);
+        this.timers = timers;
+        this.runnerId = runnerId;
+        this.spec = spec;
+        this.mode = mode;
+        this.backend = backend;
+        this.socket = socket;
+        this.settings = settings;
+        this.listener = listener;
+        this.client = new RunnerClient(context.getSystem(), socket, settings.client());
+        this.runExecutor = context.getSystem().dispatchers()
+                .lookup(DispatcherSelector.fromConfig(settings.backendRunDispatcher()));
+        this.materializer = Materializer.matFromSystem(context.getSystem());
+        context.setLoggerName(RunnerSupervisor.class);
+        startProcess();
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Dispatch.class, this::onDispatch)
+                .onMessage(GetStatus.class, this::onGetStatus)
+                .onMessageEquals(Unload.INSTANCE, this::onUnload)
+                .onMessage(ProcessStarted.class, this::onProcessStarted)
+                .onMessage(RunExited.class, this::onRunExited)
+                .onMessage(HealthTick.class, this::onHealthTick)
+                .onMessage(HealthChecked.class, this::onHealthChecked)
+                .onMessageEquals(Restart.INSTANCE, this::onRestart)
+                .onMessageEquals(IdleTimeout.INSTANCE, this::onIdleTimeout)
+                .onMessageEquals(RequestFinished.INSTANCE, this::onRequestFinished)
+                .onSignal(PostStop.class, s -> onPostStop())
+                .build();
+    }
+
+    // ---- process lifecycle ----
+
+    private void startProcess() {
+        attempt++;
+        int thisAttempt = attempt;
+        phase = Phase.STARTING;
+        readinessTimedOut = false;
+        pid = -1;
+        startedAt = System.currentTimeMillis();
+        attemptStartNanos = System.nanoTime();
+        healthInterval = settings.readiness().initialInterval();
+        ActorRef<Command> self = getContext().getSelf();
+        RunContext ctx = new RunContext(p -> self.tell(new ProcessStarted(thisAttempt, p.pid())));
+        run = ctx;
+        runActive = true;
+        CompletableFuture.runAsync(() -> {
+            String error = null;
+            try {
+                backend.run(ctx, socket, spec.model(), spec.name(), mode, spec.config());
+                if (!ctx.isCancelled()) {
+                    error = backend.name() + " returned without being cancelled";
+                }
+            } catch (BackendException e) {
+                error = e.getMessage();
+            } catch (RuntimeException e) {
+                error = backend.name() + " failed: " + e;
+            }
+            self.tell(new RunExited(thisAttempt, error));
+        }, runExecutor);
+        timers.startSingleTimer("health", new HealthTick(thisAttempt), healthInterval);
+        publish();
+    }
+
+    private Behavior<Command> onProcessStarted(ProcessStarted m) {
+        if (m.attempt() == attempt) {
+            pid = m.pid();
+            publish();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onHealthTick(HealthTick tick) {
+        if (tick.attempt() != attempt || phase != Phase.STARTING || !runActive) {
+            return this;
+        }
+        getContext().pipeToSelf(client.health(), (status, err) -> new HealthChecked(tick.attempt(),
+                status == null ? -1 : status, err == null ? null : err.getMessage()));
+        return this;
+    }
+
+    private Behavior<Command> onHealthChecked(HealthChecked m) {
+        if (m.attempt() != attempt || phase != Phase.STARTING || !runActive) {
+            return this;
+        }
+        if (m.status() == 200) {
+            phase = Phase.READY;
+            readyAt = System.currentTimeMillis();
+            consecutiveFailures = 0;
+            getContext().getLog().info("runner {} ({} {} {}) ready in {} ms, pid {}", runnerId, backend.name(),
+                    spec.name(), mode, readyAt - startedAt, pid);
+            while (!pending.isEmpty()) {
+                forward(pending.poll());
+            }
+            publish();
+            scheduleIdleIfUnused();
+            return this;
+        }
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - attemptStartNanos);
+        if (elapsed.compareTo(settings.readiness().timeout()) >= 0) {
+            readinessTimedOut = true;
+            lastError = backend.name() + " did not become ready within " + settings.readiness().timeout()
+                    + " (last /health: " + (m.error() != null ? m.error() : "HTTP " + m.status()) + ")";
+            run.cancel();
+            return this;
+        }
+        healthInterval = settings.readiness().next(healthInterval);
+        timers.startSingleTimer("health", new HealthTick(attempt), healthInterval);
+        return this;
+    }
+
+    private Behavior<Command> onRunExited(RunExited m) {
+        if (m.attempt() != attempt) {
+            return this;
+        }
+        runActive = false;
+        pid = -1;
+        timers.cancel("health");
+        if (phase == Phase.STOPPING) {
+            return Behaviors.stopped();
+        }
+        String error = m.error() != null ? m.error() : readinessTimedOut ? lastError : null;
+        if (error == null) {
+            return this; // cancelled for a reason handled elsewhere
+        }
+        boolean wasReady = phase == Phase.READY;
+        lastError = error;
+        consecutiveFailures++;
+        restarts++;
+        Duration delay = settings.restartBackoff().delay(consecutiveFailures);
+        getContext().getLog().warn("runner {} ({} {}) exited{}; restarting in {} ms: {}", runnerId, backend.name(),
+                spec.name(), wasReady ? "" : " before it was ready", delay.toMillis(), error);
+        if (wasReady) {
+            phase = Phase.BACKOFF; // a crash of a working runner: queue requests for the restart
+        } else {
+            phase = Phase.FAILED; // it could not start: tell waiting clients why, now
+            failPending(FailureKind.RUNNER_UNAVAILABLE, "runner for model '" + spec.name() + "' failed to start: " + error);
+        }
+        timers.startSingleTimer("restart", Restart.INSTANCE, delay);
+        publish();
+        scheduleIdleIfUnused();
+        return this;
+    }
+
+    private Behavior<Command> onRestart() {
+        if (phase == Phase.BACKOFF || phase == Phase.FAILED) {
+            startProcess();
+        }
+        return this;
+    }
+
+    // ---- requests ----
+
+    private Behavior<Command> onDispatch(Dispatch d) {
+        timers.cancel("idle");
+        lastUsed = System.currentTimeMillis();
+        switch (phase) {
+            case READY -> forward(d);
+            case STARTING, BACKOFF -> {
+                if (pending.size() >= settings.maxPendingRequests()) {
+                    d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE,
+                            "runner for model '" + spec.name() + "' is starting and its queue is full ("
+                                    + settings.maxPendingRequests() + ")"));
+                } else {
+                    pending.add(d);
+                    publish();
+                }
+            }
+            case FAILED -> d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE,
+                    "runner for model '" + spec.name() + "' failed to start: " + lastError));
+            case STOPPING -> d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE,
+                    "runner for model '" + spec.name() + "' is being unloaded; retry"));
+        }
+        return this;
+    }
+
+    private void forward(Dispatch d) {
+        inFlight++;
+        ActorRef<Command> self = getContext().getSelf();
+        ActorRef<InferenceProtocol.Reply> replyTo = d.replyTo();
+        String what = backend.name() + " runner for model '" + spec.name() + "'";
+        client.post(d.request().path(), d.request().body(), d.request().origin()).whenComplete((response, err) -> {
+            if (err != null) {
+                replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, what + " failed while answering: "
+                        + rootMessage(err)));
+                self.tell(RequestFinished.INSTANCE);
+            } else {
+                relay(response, replyTo, self, what);
+            }
+        });
+        publish();
+    }
+
+    /** Passes a backend response on: whole for JSON, as a stream ref for SSE and other chunked bodies. */
+    private void relay(HttpResponse response, ActorRef<InferenceProtocol.Reply> replyTo, ActorRef<Command> self,
+                       String what) {
+        HttpEntity entity = response.entity();
+        int status = response.status().intValue();
+        String contentType = entity.getContentType().toString();
+        if (entity.isChunked() || entity.isCloseDelimited() || contentType.startsWith("text/event-stream")) {
+            try {
+                var ref = entity.getDataBytes()
+                        .watchTermination((mat, done) -> {
+                            done.whenComplete((ok, e) -> self.tell(RequestFinished.INSTANCE));
+                            return mat;
+                        })
+                        .runWith(StreamRefs.<org.apache.pekko.util.ByteString>sourceRef(), materializer);
+                replyTo.tell(new InferenceProtocol.Streamed(status, contentType, ref));
+            } catch (RuntimeException e) {
+                replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, what + ": " + rootMessage(e)));
+                self.tell(RequestFinished.INSTANCE);
+            }
+            return;
+        }
+        entity.toStrict(settings.client().strictTimeout().toMillis(), settings.client().maxResponseBytes(), materializer)
+                .whenComplete((strict, e) -> {
+                    if (e != null) {
+                        replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED,
+                                what + " failed while answering: " + rootMessage(e)));
+                    } else {
+                        replyTo.tell(new InferenceProtocol.Completed(status, contentType, strict.getData().toArray()));
+                    }
+                    self.tell(RequestFinished.INSTANCE);
+                });
+    }
+
+    private Behavior<Command> onRequestFinished() {
+        inFlight--;
+        lastUsed = System.currentTimeMillis();
+        publish();
+        scheduleIdleIfUnused();
+        return this;
+    }
+
+    /** Keep-alive: 0 unloads right after the last request, negative never, otherwise after that idle time. */
+    private void scheduleIdleIfUnused() {
+        if (inFlight > 0 || !pending.isEmpty() || phase == Phase.STOPPING || spec.keepAliveMillis() < 0) {
+            return;
+        }
+        if (spec.keepAliveMillis() == 0) {
+            getContext().getSelf().tell(IdleTimeout.INSTANCE);
+        } else {
+            timers.startSingleTimer("idle", IdleTimeout.INSTANCE, Duration.ofMillis(spec.keepAliveMillis()));
+        }
+    }
+
+    private Behavior<Command> onIdleTimeout() {
+        if (inFlight > 0 || !pending.isEmpty() || phase == Phase.STOPPING) {
+            return this;
+        }
+        getContext().getLog().info("runner {} ({} {}) idle for its keep-alive of {} ms: unloading", runnerId,
+                backend.name(), spec.name(), spec.keepAliveMillis());
+        return stop();
+    }
+
+    private Behavior<Command> onUnload() {
+        failPending(FailureKind.RUNNER_UNAVAILABLE, "model '" + spec.name() + "' was unloaded");
+        return stop();
+    }
+
+    private Behavior<Command> stop() {
+        phase = Phase.STOPPING;
+        timers.cancelAll();
+        publish();
+        if (!runActive) {
+            return Behaviors.stopped();
+        }
+        run.cancel(); // Backend.run reaps the process, then RunExited stops us
+        return this;
+    }
+
+    private Behavior<Command> onGetStatus(GetStatus m) {
+        m.replyTo().tell(status());
+        return this;
+    }
+
+    private Behavior<Command> onPostStop() {
+        if (runActive) {
+            run.cancel();
+        }
+        failPending(FailureKind.RUNNER_UNAVAILABLE, "runner for model '" + spec.name() + "' stopped");
+        return this;
+    }
+
+    private void failPending(FailureKind kind, String message) {
+        while (!pending.isEmpty()) {
+            pending.poll().replyTo().tell(new InferenceProtocol.Failed(kind, message));
+        }
+    }
+
+    private void publish() {
+        listener.statusChanged(getContext().getSelf(), status());
+    }
+
+    private RunnerStatus status() {
+        return new RunnerStatus(runnerId, backend.name(), spec.name(), mode.wireName(),
+                phase.name().toLowerCase(java.util.Locale.ROOT), pid, restarts, lastError, inFlight, pending.size(),
+                lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString());
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String msg = root.getMessage();
+        return msg == null ? root.getClass().getSimpleName() : msg;
+    }
+}

@@ -1,0 +1,158 @@
+package dev.llmrt.runtime.process;
+
+import dev.llmrt.runtime.spi.BackendException;
+import dev.llmrt.runtime.spi.RunContext;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one backend process the way model-runner's process runner does: removes a stale socket,
+ * starts the process, keeps the tail of its output, and either returns after reaping it on
+ * cancellation or throws "{@code <backend> terminated unexpectedly: <reason>}".
+ */
+public final class ProcessRunner {
+    private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
+
+    private final String backendName;
+    private final Duration stopGrace;
+    private final int tailBytes;
+    private final UnaryOperator<String> errorTransformer;
+
+    /**
+     * @param stopGrace        how long a cancelled process gets after SIGTERM before SIGKILL
+     * @param tailBytes        how much of the process's output to keep for error messages
+     * @param errorTransformer turns known failure patterns in the output tail into a plain reason
+     */
+    public ProcessRunner(String backendName, Duration stopGrace, int tailBytes, UnaryOperator<String> errorTransformer) {
+        this.backendName = backendName;
+        this.stopGrace = stopGrace;
+        this.tailBytes = tailBytes;
+        this.errorTransformer = errorTransformer;
+    }
+
+    public void run(RunContext ctx, List<String> command, Map<String, String> environment, Path socket)
+            throws BackendException {
+        if (ctx.isCancelled()) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(socket);
+            Files.createDirectories(socket.toAbsolutePath().getParent());
+        } catch (IOException e) {
+            throw new BackendException(backendName + ": can't prepare socket " + socket + ": " + e.getMessage(), e);
+        }
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process process;
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            throw new BackendException(backendName + " failed to start: " + e.getMessage(), e);
+        }
+        log.debug("{} started pid {}: {}", backendName, process.pid(), command);
+        OutputTail tail = new OutputTail(tailBytes);
+        Thread pump = new Thread(() -> pump(process.getInputStream(), tail), backendName + "-output-" + process.pid());
+        pump.setDaemon(true);
+        pump.start();
+        ctx.processStarted(process.toHandle());
+
+        CompletableFuture<Object> exitOrCancel = CompletableFuture.anyOf(
+                process.onExit(), ctx.cancellation().toCompletableFuture());
+        boolean interrupted = false;
+        while (true) {
+            try {
+                exitOrCancel.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // treat like cancellation: never leave the process behind
+                ctx.cancel();
+            } catch (ExecutionException e) {
+                break;
+            }
+        }
+        try {
+            if (ctx.isCancelled()) {
+                terminate(process);
+                return;
+            }
+            joinQuietly(pump);
+            String raw = tail.text();
+            String reason = errorTransformer.apply(raw);
+            throw new BackendException(backendName + " terminated unexpectedly (exit code " + process.exitValue()
+                    + "): " + (reason.isEmpty() ? "no output" : reason));
+        } finally {
+            cleanupSocket(socket);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** SIGTERM, a grace period, then SIGKILL; descendants too. Returns once all have exited. */
+    private void terminate(Process process) {
+        List<ProcessHandle> descendants = process.descendants().toList();
+        process.destroy();
+        descendants.forEach(ProcessHandle::destroy);
+        try {
+            if (!process.waitFor(stopGrace.toMillis(), TimeUnit.MILLISECONDS)) {
+                log.warn("{} pid {} ignored SIGTERM for {}; killing it", backendName, process.pid(), stopGrace);
+                process.destroyForcibly();
+            }
+            for (ProcessHandle d : descendants) {
+                d.destroyForcibly();
+            }
+            process.onExit().get(30, TimeUnit.SECONDS);
+            for (ProcessHandle d : descendants) {
+                d.onExit().get(30, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.error("{} pid {} could not be reaped: {}", backendName, process.pid(), e.toString());
+        }
+    }
+
+    private static void pump(InputStream in, OutputTail tail) {
+        byte[] buf = new byte[4096];
+        try (in) {
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                tail.append(buf, 0, n);
+                if (log.isTraceEnabled()) {
+                    log.trace("{}", new String(buf, 0, n).stripTrailing());
+                }
+            }
+        } catch (IOException ignored) {
+            // the process is gone; what we have is the tail
+        }
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void cleanupSocket(Path socket) {
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}
