@@ -21,7 +21,7 @@ public enum BackendMode {
     }
 
     /** Parses the wire name; anything else is refused (no silent default). */
-    @JsonCreator
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
     public static BackendMode fromWire(String value) {
         for (BackendMode mode : values()) {
             if (mode.wireName.equals(value)) {
