@@ -134,8 +134,9 @@ final class BenchCommand implements Callable<Integer> {
         List<Long> lat = Source.range(1, requests)
                 .mapAsyncUnordered(concurrency, i -> {
                     long s = System.nanoTime();
-                    return call.get().thenCompose(r -> r.entity().toStrict(30_000, Materializer.matFromSystem(system))
-                            .thenApply(strict -> r.status().intValue() == 200 ? System.nanoTime() - s : -1L));
+                    return call.get().thenComposeAsync(r -> r.entity().toStrict(30_000, Materializer.matFromSystem(system))
+                            .thenApplyAsync(strict -> r.status().intValue() == 200 ? System.nanoTime() - s : -1L,
+                                    system.executionContext()), system.executionContext());
                 })
                 .runWith(Sink.seq(), system)
                 .toCompletableFuture().get(10, TimeUnit.MINUTES);

@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -43,10 +44,13 @@ public final class OpenAiRoutes extends AllDirectives {
     private final GatewaySettings settings;
     private final Materializer materializer;
     private final ObjectMapper json;
+    /** Runs future callbacks (the common pool would start a thread per callback on 2 cores). */
+    private final Executor callbacks;
     private final long created = Instant.now().getEpochSecond();
 
     public OpenAiRoutes(ModelCatalog catalog, Set<String> backends, ModelRouter router, GatewaySettings settings,
                         Materializer materializer, ObjectMapper json) {
+        this.callbacks = materializer.executionContext();
         this.catalog = catalog;
         this.backends = Set.copyOf(backends);
         this.router = router;
@@ -89,8 +93,8 @@ public final class OpenAiRoutes extends AllDirectives {
             return CompletableFuture.completedFuture(OpenAiErrors.tooLarge(limit));
         }
         return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), limit, materializer)
-                .thenCompose(strict -> dispatch(path, request, strict.getData().toArray()))
-                .exceptionally(e -> failure(e, limit));
+                .thenComposeAsync(strict -> dispatch(path, request, strict.getData().toArray()), callbacks)
+                .exceptionallyAsync(e -> failure(e, limit), callbacks);
     }
 
     private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body) {
@@ -119,7 +123,7 @@ public final class OpenAiRoutes extends AllDirectives {
         String origin = request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null);
         BackendMode mode = BackendMode.forRequestPath(path.endpoint());
         return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin))
-                .thenApply(this::toResponse);
+                .thenApplyAsync(this::toResponse, callbacks);
     }
 
     private HttpResponse toResponse(InferenceProtocol.Reply reply) {

@@ -43,10 +43,10 @@ public final class RunnerClient {
         }
         return http.singleRequest(HttpRequest.GET("http://localhost/health"), http.defaultClientHttpsContext(), pool,
                         classic.log())
-                .thenApply(response -> {
+                .thenApplyAsync(response -> {
                     response.discardEntityBytes(classic);
                     return response.status().intValue();
-                })
+                }, classic.dispatcher())
                 .toCompletableFuture().orTimeout(5, java.util.concurrent.TimeUnit.SECONDS);
     }
 

@@ -80,6 +80,11 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private final RunnerClient client;
     private final Executor runExecutor;
     private final Materializer materializer;
+    /**
+     * Runs callbacks of futures from Pekko's Java API. Their non-async callbacks run on the common
+     * ForkJoinPool, which on a 2-core machine starts a new thread per callback.
+     */
+    private final Executor callbacks;
     private final Deque<Dispatch> pending = new ArrayDeque<>();
 
     private Phase phase = Phase.STARTING;
@@ -120,6 +125,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         this.runExecutor = context.getSystem().dispatchers()
                 .lookup(DispatcherSelector.fromConfig(settings.backendRunDispatcher()));
         this.materializer = Materializer.matFromSystem(context.getSystem());
+        this.callbacks = context.getExecutionContext();
         context.setLoggerName(RunnerSupervisor.class);
         startProcess();
     }
@@ -291,7 +297,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         ActorRef<Command> self = getContext().getSelf();
         ActorRef<InferenceProtocol.Reply> replyTo = d.replyTo();
         String what = backend.name() + " runner for model '" + spec.name() + "'";
-        client.post(d.request().path(), d.request().body(), d.request().origin()).whenComplete((response, err) -> {
+        client.post(d.request().path(), d.request().body(), d.request().origin()).whenCompleteAsync((response, err) -> {
             if (err != null) {
                 replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, what + " failed while answering: "
                         + rootMessage(err)));
@@ -299,7 +305,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             } else {
                 relay(response, replyTo, self, what);
             }
-        });
+        }, callbacks);
         publish();
     }
 
@@ -313,7 +319,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             try {
                 var ref = entity.getDataBytes()
                         .watchTermination((mat, done) -> {
-                            done.whenComplete((ok, e) -> self.tell(RequestFinished.INSTANCE));
+                            done.whenCompleteAsync((ok, e) -> self.tell(RequestFinished.INSTANCE), callbacks);
                             return mat;
                         })
                         .runWith(StreamRefs.<org.apache.pekko.util.ByteString>sourceRef(), materializer);
@@ -325,7 +331,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             return;
         }
         entity.toStrict(settings.client().strictTimeout().toMillis(), settings.client().maxResponseBytes(), materializer)
-                .whenComplete((strict, e) -> {
+                .whenCompleteAsync((strict, e) -> {
                     if (e != null) {
                         replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED,
                                 what + " failed while answering: " + rootMessage(e)));
@@ -333,7 +339,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                         replyTo.tell(new InferenceProtocol.Completed(status, contentType, strict.getData().toArray()));
                     }
                     self.tell(RequestFinished.INSTANCE);
-                });
+                }, callbacks);
     }
 
     private Behavior<Command> onRequestFinished() {
