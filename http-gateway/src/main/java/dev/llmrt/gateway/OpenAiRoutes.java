@@ -11,11 +11,13 @@ import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -98,20 +100,17 @@ public final class OpenAiRoutes extends AllDirectives {
     }
 
     private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body) {
-        JsonNode root;
+        String model;
         try {
-            root = json.readTree(body);
+            model = RequestPeek.model(json.getFactory(), body);
+        } catch (RequestPeek.NotAnObject e) {
+            return done(OpenAiErrors.badRequest("request body must be a JSON object"));
         } catch (IOException e) {
             return done(OpenAiErrors.badRequest("request body is not valid JSON: " + firstLine(e.getMessage())));
         }
-        if (root == null || !root.isObject()) {
-            return done(OpenAiErrors.badRequest("request body must be a JSON object"));
-        }
-        JsonNode modelNode = root.get("model");
-        if (modelNode == null || !modelNode.isTextual() || modelNode.asText().isBlank()) {
+        if (model == null || model.isBlank()) {
             return done(OpenAiErrors.badRequest("'model' is required"));
         }
-        String model = modelNode.asText();
         Optional<ModelSpec> spec = catalog.find(model);
         if (spec.isEmpty()) {
             return done(OpenAiErrors.notFound("model_not_found", "model '" + model + "' not found"));
@@ -181,12 +180,17 @@ public final class OpenAiRoutes extends AllDirectives {
         return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, node.toString());
     }
 
-    private static ContentType contentType(String value) {
-        try {
-            return ContentTypes.parse(value);
-        } catch (RuntimeException e) {
-            return ContentTypes.APPLICATION_OCTET_STREAM;
-        }
+    /** Backends send a handful of content types: parse each once. */
+    private final Map<String, ContentType> contentTypes = new ConcurrentHashMap<>();
+
+    private ContentType contentType(String value) {
+        return contentTypes.computeIfAbsent(value, v -> {
+            try {
+                return ContentTypes.parse(v);
+            } catch (RuntimeException e) {
+                return ContentTypes.APPLICATION_OCTET_STREAM;
+            }
+        });
     }
 
     private static CompletionStage<HttpResponse> done(HttpResponse response) {

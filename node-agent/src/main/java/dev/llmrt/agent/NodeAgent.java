@@ -7,6 +7,7 @@ import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendMode;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -140,9 +141,47 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return this;
     }
 
+    /** Asks every runner for its live status; a runner that doesn't answer in time is shown as last reported. */
     private Behavior<Command> onListRunners(ListRunners m) {
-        m.replyTo().tell(new Runners(List.copyOf(statuses.values())));
+        if (statuses.isEmpty()) {
+            m.replyTo().tell(new Runners(List.of()));
+        } else {
+            getContext().spawnAnonymous(collectStatuses(Map.copyOf(statuses), m.replyTo()));
+        }
         return this;
+    }
+
+    private interface Collect extends CborSerializable {}
+
+    private record Got(RunnerStatus status) implements Collect {}
+
+    private enum CollectTimeout implements Collect { INSTANCE }
+
+    private static Behavior<Collect> collectStatuses(Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> known,
+                                                     ActorRef<Runners> replyTo) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            ActorRef<RunnerStatus> adapter = ctx.messageAdapter(RunnerStatus.class, Got::new);
+            known.keySet().forEach(r -> r.tell(new RunnerSupervisor.GetStatus(adapter)));
+            timers.startSingleTimer(CollectTimeout.INSTANCE, Duration.ofSeconds(2));
+            Map<String, RunnerStatus> live = new HashMap<>();
+            known.values().forEach(s -> live.put(s.runnerId(), s));
+            java.util.Set<String> answered = new java.util.HashSet<>();
+            return Behaviors.receive(Collect.class)
+                    .onMessage(Got.class, g -> {
+                        live.put(g.status().runnerId(), g.status());
+                        answered.add(g.status().runnerId());
+                        if (answered.size() < known.size()) {
+                            return Behaviors.same();
+                        }
+                        replyTo.tell(new Runners(List.copyOf(live.values())));
+                        return Behaviors.stopped();
+                    })
+                    .onMessageEquals(CollectTimeout.INSTANCE, () -> {
+                        replyTo.tell(new Runners(List.copyOf(live.values())));
+                        return Behaviors.stopped();
+                    })
+                    .build();
+        }));
     }
 
     private Behavior<Command> onUnload(Unload m) {

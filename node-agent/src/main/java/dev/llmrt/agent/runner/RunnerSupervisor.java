@@ -62,7 +62,10 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     private enum RequestFinished implements Command { INSTANCE }
 
-    /** Events the node agent hears about: every status change, including stopping. */
+    /**
+     * Hears every lifecycle change (phase, pid), including stopping. Request counts change too
+     * often to publish: {@link GetStatus} reads them live.
+     */
     public interface Listener {
         void statusChanged(ActorRef<Command> runner, RunnerStatus status);
     }
@@ -281,7 +284,6 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                                     + settings.maxPendingRequests() + ")"));
                 } else {
                     pending.add(d);
-                    publish();
                 }
             }
             case FAILED -> d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE,
@@ -306,7 +308,6 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                 relay(response, replyTo, self, what);
             }
         }, callbacks);
-        publish();
     }
 
     /** Passes a backend response on: whole for JSON, as a stream ref for SSE and other chunked bodies. */
@@ -345,7 +346,6 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private Behavior<Command> onRequestFinished() {
         inFlight--;
         lastUsed = System.currentTimeMillis();
-        publish();
         scheduleIdleIfUnused();
         return this;
     }
