@@ -1,6 +1,8 @@
 package dev.llmrt.agent;
 
 import com.typesafe.config.Config;
+import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
+import dev.llmrt.runtime.llamacpp.LlamaCppMemoryEstimator;
 import dev.llmrt.runtime.sim.SimBackend;
 import dev.llmrt.runtime.spi.Backend;
 import java.util.LinkedHashMap;
@@ -15,6 +17,11 @@ public final class Backends {
         Map<String, Backend> backends = new LinkedHashMap<>();
         Backend sim = new SimBackend(c.getDuration("sim.stop-grace"), c.getStringList("sim.jvm-options"));
         backends.put(sim.name(), sim);
+        Config llama = c.getConfig("llama-cpp");
+        Backend llamaCpp = new LlamaCppBackend(LlamaCppBackend.locate(llama.getString("binary")),
+                llama.getDuration("stop-grace"), new LlamaCppMemoryEstimator.Settings(llama.getBytes("cuda-overhead"),
+                        llama.getBytes("embedding-overhead"), llama.getBytes("host-baseline")));
+        backends.put(llamaCpp.name(), llamaCpp);
         return backends;
     }
 }

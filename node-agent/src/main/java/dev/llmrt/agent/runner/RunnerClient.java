@@ -25,6 +25,8 @@ public final class RunnerClient {
         ClientConnectionSettings connection = ClientConnectionSettings.create(system.classicSystem())
                 .withTransport(new UnixSocketTransport(socket, settings.ioDispatcher()))
                 .withIdleTimeout(settings.idleTimeout());
+        // llama-server sends an empty Access-Control-Allow-Origin: harmless, but Pekko warns per response
+        connection = connection.withParserSettings(connection.getParserSettings().withIllegalHeaderWarnings(false));
         this.pool = ConnectionPoolSettings.create(system.classicSystem())
                 .withConnectionSettings(connection)
                 .withMaxConnections(settings.maxConnections())

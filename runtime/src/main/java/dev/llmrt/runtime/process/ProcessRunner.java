@@ -90,8 +90,10 @@ public final class ProcessRunner {
             joinQuietly(pump);
             String raw = tail.text();
             String reason = errorTransformer.apply(raw);
-            throw new BackendException(backendName + " terminated unexpectedly (exit code " + process.exitValue()
-                    + "): " + (reason.isEmpty() ? "no output" : reason));
+            int code = process.exitValue();
+            String how = code > 128 ? "killed by signal " + (code - 128) : "exit code " + code;
+            throw new BackendException(backendName + " terminated unexpectedly (" + how + "): "
+                    + (reason.isEmpty() ? "no output" : reason));
         } finally {
             cleanupSocket(socket);
             if (interrupted) {
