@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Installs what the build needs on a fresh Debian machine (JDK 17, Maven), if it is missing.
+# Installs what the build and tests need on a fresh Debian machine (JDK 17, Maven, and cmake,
+# g++, git and npm to build llama-server), where it is missing.
 set -euo pipefail
 need=()
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# to build llama-server from source (deploy/scripts/install-llama-server.sh)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq
