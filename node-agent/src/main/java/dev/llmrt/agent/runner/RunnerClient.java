@@ -17,9 +17,12 @@ public final class RunnerClient {
     private final org.apache.pekko.actor.ActorSystem classic;
     private final ConnectionPoolSettings pool;
     private final Path socket;
+    private final java.util.concurrent.Executor healthExecutor;
 
     public RunnerClient(ActorSystem<?> system, Path socket, AgentSettings.Client settings) {
         this.socket = socket;
+        this.healthExecutor = system.dispatchers().lookup(
+                org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(settings.ioDispatcher()));
         this.classic = system.classicSystem();
         this.http = Http.get(classic);
         ClientConnectionSettings connection = ClientConnectionSettings.create(system.classicSystem())
@@ -38,18 +41,31 @@ public final class RunnerClient {
                 .withMaxConnectionBackoff(java.time.Duration.ofMillis(100));
     }
 
-    /** GET {@code /health}: llama-server answers 503 while loading, 200 when ready. */
+    /**
+     * GET {@code /health} (llama-server answers 503 while loading, 200 when ready), as one blocking
+     * exchange on its own connection: readiness polls must not wait for a connection pool to warm up.
+     */
     public CompletionStage<Integer> health() {
         if (!java.nio.file.Files.exists(socket)) {
             return java.util.concurrent.CompletableFuture.completedFuture(-1); // not bound yet
         }
-        return http.singleRequest(HttpRequest.GET("http://localhost/health"), http.defaultClientHttpsContext(), pool,
-                        classic.log())
-                .thenApplyAsync(response -> {
-                    response.discardEntityBytes(classic);
-                    return response.status().intValue();
-                }, classic.dispatcher())
-                .toCompletableFuture().orTimeout(5, java.util.concurrent.TimeUnit.SECONDS);
+        return java.util.concurrent.CompletableFuture.supplyAsync(this::healthNow, healthExecutor);
+    }
+
+    private int healthNow() {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.connect(java.net.UnixDomainSocketAddress.of(socket));
+            ch.write(java.nio.ByteBuffer.wrap("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(32);
+            while (buf.position() < 12 && ch.read(buf) > 0) {
+                // the status line is all we need
+            }
+            String head = new String(buf.array(), 0, buf.position(), java.nio.charset.StandardCharsets.US_ASCII);
+            return head.startsWith("HTTP/1.") && head.length() >= 12 ? Integer.parseInt(head.substring(9, 12)) : -1;
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1; // not listening yet, or gone: the supervisor keeps polling or sees the exit
+        }
     }
 
     /** POSTs a JSON body to {@code path}. The response entity is the caller's to consume. */
