@@ -47,7 +47,9 @@ class GatewayEndToEndTest {
               { name = "sim/embed", backend = sim, runtime-flags = ["--embedding-dim=16"] }
               { name = "sim/broken", backend = sim, runtime-flags = ["--fail-at-start=CUDA error: out of memory"] }
               { name = "sim/crashy", backend = sim, runtime-flags = ["--exit-after=1"] }
+              { name = "vllm/absent", backend = vllm, model = "/nonexistent" }
             ]
+            llmrt.backends.vllm.binary = "/nonexistent/vllm"
             """;
 
     private static LlmrtNode node;
@@ -185,7 +187,7 @@ class GatewayEndToEndTest {
         assertEquals("list", models.get("object").asText());
         List<String> ids = new ArrayList<>();
         models.get("data").forEach(m -> ids.add(m.get("id").asText()));
-        assertEquals(List.of("sim/chat", "sim/slow", "sim/many", "sim/embed", "sim/broken", "sim/crashy"), ids);
+        assertEquals(List.of("sim/chat", "sim/slow", "sim/many", "sim/embed", "sim/broken", "sim/crashy", "vllm/absent"), ids);
         assertEquals(6, JSON.readTree(get("/engines/sim/v1/models").body()).get("data").size());
         assertEquals("sim/embed", JSON.readTree(get("/v1/models/sim/embed").body()).get("id").asText());
         assertEquals(404, get("/v1/models/nope").statusCode());
@@ -227,6 +229,13 @@ class GatewayEndToEndTest {
         assertEquals(503, r.statusCode());
         String message = error(r).get("message").asText();
         assertTrue(message.contains("failed to start") && message.contains("CUDA error: out of memory"), message);
+    }
+
+    @Test
+    void aBackendThatIsNotInstalledIs412WithHowToInstallIt() throws Exception {
+        HttpResponse<String> r = post("/v1/chat/completions", chat("vllm/absent", false, 1));
+        assertEquals(412, r.statusCode());
+        assertTrue(error(r).get("message").asText().contains("pip install vllm"), r.body());
     }
 
     @Test

@@ -138,6 +138,7 @@ public final class OpenAiRoutes extends AllDirectives {
         return switch (f.kind()) {
             case MODEL_NOT_FOUND -> OpenAiErrors.notFound("model_not_found", f.message());
             case BAD_REQUEST -> OpenAiErrors.badRequest(f.message());
+            case BACKEND_NOT_INSTALLED -> OpenAiErrors.error(412, "server_error", "backend_not_installed", f.message());
             case RUNNER_UNAVAILABLE -> OpenAiErrors.unavailable(f.message());
             case BACKEND_FAILED -> OpenAiErrors.badGateway(f.message());
         };

@@ -5,12 +5,29 @@ import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
 import dev.llmrt.runtime.llamacpp.LlamaCppMemoryEstimator;
 import dev.llmrt.runtime.sim.SimBackend;
 import dev.llmrt.runtime.spi.Backend;
+import dev.llmrt.runtime.vllm.VllmBackend;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Optional;
 import java.util.Map;
 
 /** The backends this node can run, built from {@code llmrt.backends}. */
 public final class Backends {
     private Backends() {}
+
+    private static Optional<Path> onPath(String configured, String command) {
+        if (!configured.isBlank()) {
+            return Optional.of(Path.of(configured));
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(dir, command);
+            if (Files.isExecutable(p)) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
 
     public static Map<String, Backend> fromConfig(Config root) {
         Config c = root.getConfig("llmrt.backends");
@@ -22,6 +39,10 @@ public final class Backends {
                 llama.getDuration("stop-grace"), new LlamaCppMemoryEstimator.Settings(llama.getBytes("cuda-overhead"),
                         llama.getBytes("embedding-overhead"), llama.getBytes("host-baseline")));
         backends.put(llamaCpp.name(), llamaCpp);
+        Config vllm = c.getConfig("vllm");
+        Backend vllmBackend = new VllmBackend(onPath(vllm.getString("binary"), "vllm"), vllm.getDuration("stop-grace"),
+                new VllmBackend.Settings(vllm.getBytes("overhead"), vllm.getBytes("host-baseline")));
+        backends.put(vllmBackend.name(), vllmBackend);
         return backends;
     }
 }

@@ -30,6 +30,8 @@ public final class InferenceProtocol {
         MODEL_NOT_FOUND,
         /** The request can't be served as given (400). */
         BAD_REQUEST,
+        /** The model's backend is not installed on the node (412); the message says how to install it. */
+        BACKEND_NOT_INSTALLED,
         /** The runner could not start or is overloaded (503); the message carries the backend's reason. */
         RUNNER_UNAVAILABLE,
         /** The backend died or broke the connection while answering (502). */

@@ -5,6 +5,7 @@ import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.runtime.spi.Backend;
+import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,6 +93,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             if (backend == null) {
                 d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.MODEL_NOT_FOUND,
                         "backend '" + d.spec().backend() + "' of model '" + d.spec().name() + "' is not available on this node"));
+                return this;
+            }
+            try {
+                backend.install(null); // only checks: backends here install through the project's scripts
+            } catch (BackendException e) {
+                d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.BACKEND_NOT_INSTALLED, e.getMessage()));
                 return this;
             }
             runner = spawnRunner(d.spec(), d.mode(), backend);
