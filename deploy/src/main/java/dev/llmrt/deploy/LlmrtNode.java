@@ -5,6 +5,7 @@ import com.typesafe.config.Config;
 import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.gpu.GpuInventory;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.gateway.GatewayServer;
@@ -81,7 +82,17 @@ public final class LlmrtNode {
             AgentSettings agentSettings = AgentSettings.fromConfig(config);
             Map<String, Backend> backends = Backends.fromConfig(config);
             ModelCatalog catalog = ModelCatalog.fromConfig(config, agentSettings.defaultKeepAlive());
-            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends), "node-agent");
+            String nodeName = config.getString("llmrt.agent.node-name");
+            if (nodeName.isEmpty()) {
+                nodeName = cluster.selfMember().address().hostPort();
+            }
+            long ramBudget = config.getBytes("llmrt.agent.model-ram");
+            if (ramBudget <= 0) {
+                ramBudget = (long) (((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                        .getOperatingSystemMXBean()).getTotalMemorySize() * 0.8);
+            }
+            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends,
+                    GpuInventory.fromConfig(config), nodeName, ramBudget), "node-agent");
             ModelEntity.init(system, catalog, agent);
             stopRunnersOnShutdown(system, agent);
 

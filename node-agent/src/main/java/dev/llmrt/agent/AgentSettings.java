@@ -9,7 +9,8 @@ import java.time.Duration;
 
 /** Everything tunable about a node agent and its runners, read once from {@code llmrt.agent}. */
 public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPendingRequests,
-                           Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher) {
+                           Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher,
+                           Duration inventoryRefresh, long perGpuOverhead) {
 
     /** Polling {@code /health} after start: quick at first, then slower, up to a deadline. */
     public record Readiness(Duration initialInterval, Duration maxInterval, double factor, Duration timeout) {
@@ -51,6 +52,8 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                 new Client(c.getInt("runner-client.max-connections"), c.getInt("runner-client.max-open-requests"),
                         c.getDuration("runner-client.idle-timeout"), c.getBytes("runner-client.max-response-bytes"),
                         c.getDuration("runner-client.strict-timeout"), "llmrt.agent.runner-io-dispatcher"),
-                "llmrt.agent.backend-run-dispatcher");
+                "llmrt.agent.backend-run-dispatcher",
+                c.getDuration("inventory-refresh"),
+                c.getBytes("per-gpu-overhead"));
     }
 }

@@ -6,6 +6,14 @@ import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendException;
+import dev.llmrt.runtime.spi.GgufParseException;
+import dev.llmrt.runtime.spi.RequiredMemory;
+import dev.llmrt.agent.gpu.GpuDevice;
+import dev.llmrt.agent.gpu.GpuInventory;
+import dev.llmrt.agent.placement.PlacementPlanner;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import dev.llmrt.runtime.spi.BackendMode;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +46,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     public record Runners(List<RunnerStatus> runners) implements CborSerializable {}
 
+    /** This node's GPUs and what is reserved on each (index to bytes). */
+    public record GetCapacity(ActorRef<Capacity> replyTo) implements Command {}
+
+    public record Capacity(String node, List<GpuDevice> gpus, Map<Integer, Long> reservedPerGpu) implements CborSerializable {}
+
     /** Unload runners: all of them, or those of the named models. Replies with how many were told to stop. */
     public record Unload(boolean all, List<String> models, ActorRef<Unloaded> replyTo) implements Command {}
 
@@ -54,6 +67,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private record RunnerKey(String model, BackendMode mode) {}
 
+    private enum RefreshInventory implements Command { INSTANCE }
+
+    private record InventoryRead(List<GpuDevice> devices, String error) implements Command {}
+
+    /** What a runner holds: its GPUs and bytes on each, and RAM. Released when the runner terminates. */
+    private record Reservation(List<Integer> gpus, List<Long> perGpu, long ram) {}
+
     private final AgentSettings settings;
     private final Map<String, Backend> backends;
     /** Runners that take requests; a stopping runner leaves this map at once. */
@@ -61,16 +81,39 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** Every runner alive, stopping ones included, with its last status. */
     private final Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> statuses = new HashMap<>();
     private final List<ActorRef<Done>> stopAllWaiters = new ArrayList<>();
+    private final GpuInventory inventory;
+    private final String nodeName;
+    private final long ramBudget;
+    private List<GpuDevice> devices = List.of();
+    private final Map<ActorRef<RunnerSupervisor.Command>, Reservation> reservations = new HashMap<>();
+    /** Requests for a model whose runner waits for evicted runners to free their memory. */
+    private final List<Dispatch> waitingForRoom = new ArrayList<>();
     private long runnerSeq;
 
     public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends) {
-        return Behaviors.setup(ctx -> new NodeAgent(ctx, settings, backends));
+        return create(settings, backends, GpuInventory.declared(List.of()), "local", Long.MAX_VALUE);
     }
 
-    private NodeAgent(ActorContext<Command> context, AgentSettings settings, Map<String, Backend> backends) {
+    /**
+     * @param nodeName  how refusals name this node
+     * @param ramBudget RAM models may use on this node
+     */
+    public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends, GpuInventory inventory,
+                                           String nodeName, long ramBudget) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+                new NodeAgent(ctx, timers, settings, backends, inventory, nodeName, ramBudget)));
+    }
+
+    private NodeAgent(ActorContext<Command> context, TimerScheduler<Command> timers, AgentSettings settings,
+                      Map<String, Backend> backends, GpuInventory inventory, String nodeName, long ramBudget) {
         super(context);
         this.settings = settings;
         this.backends = Map.copyOf(backends);
+        this.inventory = inventory;
+        this.nodeName = nodeName;
+        this.ramBudget = ramBudget;
+        refreshInventory();
+        timers.startTimerWithFixedDelay(RefreshInventory.INSTANCE, settings.inventoryRefresh());
     }
 
     @Override
@@ -79,36 +122,161 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(Dispatch.class, this::onDispatch)
                 .onMessage(RunnerChanged.class, this::onRunnerChanged)
                 .onMessage(ListRunners.class, this::onListRunners)
+                .onMessage(GetCapacity.class, m -> {
+                    m.replyTo().tell(new Capacity(nodeName, devices, reservedPerGpu()));
+                    return this;
+                })
                 .onMessage(Unload.class, this::onUnload)
                 .onMessage(StopAll.class, this::onStopAll)
                 .onMessage(RunnerTerminated.class, this::onRunnerTerminated)
+                .onMessageEquals(RefreshInventory.INSTANCE, () -> {
+                    refreshInventory();
+                    return this;
+                })
+                .onMessage(InventoryRead.class, this::onInventoryRead)
                 .build();
     }
 
     private Behavior<Command> onDispatch(Dispatch d) {
         RunnerKey key = new RunnerKey(d.spec().name(), d.mode());
         ActorRef<RunnerSupervisor.Command> runner = active.get(key);
-        if (runner == null) {
-            Backend backend = backends.get(d.spec().backend());
-            if (backend == null) {
-                d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.MODEL_NOT_FOUND,
-                        "backend '" + d.spec().backend() + "' of model '" + d.spec().name() + "' is not available on this node"));
-                return this;
-            }
-            try {
-                backend.install(null); // only checks: backends here install through the project's scripts
-            } catch (BackendException e) {
-                d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.BACKEND_NOT_INSTALLED, e.getMessage()));
-                return this;
-            }
-            runner = spawnRunner(d.spec(), d.mode(), backend);
-            active.put(key, runner);
+        if (runner != null) {
+            runner.tell(new RunnerSupervisor.Dispatch(d.request(), d.replyTo()));
+            return this;
         }
-        runner.tell(new RunnerSupervisor.Dispatch(d.request(), d.replyTo()));
+        if (waitingForRoom.stream().anyMatch(w -> w.spec().name().equals(d.spec().name()) && w.mode() == d.mode())) {
+            waitingForRoom.add(d); // its runner starts once eviction frees the room
+            return this;
+        }
+        Backend backend = backends.get(d.spec().backend());
+        if (backend == null) {
+            d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.MODEL_NOT_FOUND,
+                    "backend '" + d.spec().backend() + "' of model '" + d.spec().name() + "' is not available on this node"));
+            return this;
+        }
+        try {
+            backend.install(null); // only checks: backends here install through the project's scripts
+        } catch (BackendException e) {
+            d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.BACKEND_NOT_INSTALLED, e.getMessage()));
+            return this;
+        }
+        PlacementPlanner.Demand demand = demand(d.spec(), d.mode(), backend);
+        PlacementPlanner.Decision decision = PlacementPlanner.place(List.of(view(Map.of())), demand);
+        if (decision instanceof PlacementPlanner.Placed placed) {
+            start(d, backend, placed, demand);
+            return this;
+        }
+        // evict idle runners, least recently used first, never those that must stay loaded
+        List<Map.Entry<ActorRef<RunnerSupervisor.Command>, RunnerStatus>> idle = statuses.entrySet().stream()
+                .filter(e -> e.getValue().idle() && e.getValue().keepAlive() >= 0 && reservations.containsKey(e.getKey()))
+                .sorted(java.util.Comparator.comparingLong(e -> e.getValue().lastUsed()))
+                .toList();
+        Map<ActorRef<RunnerSupervisor.Command>, Reservation> released = new HashMap<>();
+        for (Map.Entry<ActorRef<RunnerSupervisor.Command>, RunnerStatus> e : idle) {
+            released.put(e.getKey(), reservations.get(e.getKey()));
+            if (PlacementPlanner.place(List.of(view(released)), demand) instanceof PlacementPlanner.Placed) {
+                getContext().getLog().info("evicting {} idle runner(s) to make room for '{}': {}", released.size(),
+                        d.spec().name(), released.keySet().stream().map(r -> statuses.get(r).model()).toList());
+                released.keySet().forEach(r -> {
+                    r.tell(RunnerSupervisor.Unload.INSTANCE);
+                    active.values().remove(r);
+                });
+                waitingForRoom.add(d);
+                return this;
+            }
+        }
+        d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE, "model '" + d.spec().name()
+                + "' doesn't fit on " + nodeName + ": " + ((PlacementPlanner.Refused) decision).reason()));
         return this;
     }
 
-    private ActorRef<RunnerSupervisor.Command> spawnRunner(ModelSpec spec, BackendMode mode, Backend backend) {
+    private void start(Dispatch d, Backend backend, PlacementPlanner.Placed placed, PlacementPlanner.Demand demand) {
+        String visible = placed.devices().isEmpty() ? null : placed.devices().stream()
+                .map(i -> devices.stream().filter(g -> g.index() == i).findFirst().map(GpuDevice::uuid)
+                        .filter(u -> !u.startsWith("declared-")).orElse(Integer.toString(i)))
+                .collect(java.util.stream.Collectors.joining(","));
+        long vram = placed.perDevice().stream().mapToLong(Long::longValue).sum();
+        ActorRef<RunnerSupervisor.Command> runner = spawnRunner(d.spec(), d.mode(), backend,
+                new RunnerSupervisor.Placement(placed.devices(), visible, vram));
+        reservations.put(runner, new Reservation(placed.devices(), placed.perDevice(), demand.ram()));
+        active.put(new RunnerKey(d.spec().name(), d.mode()), runner);
+        runner.tell(new RunnerSupervisor.Dispatch(d.request(), d.replyTo()));
+    }
+
+    /**
+     * What the model needs, from its backend's estimate. An unparsable model's need is unknown, not
+     * zero: it gets a whole GPU (the largest) where there is one.
+     */
+    private PlacementPlanner.Demand demand(ModelSpec spec, BackendMode mode, Backend backend) {
+        boolean splittable = backend.name().equals("llama.cpp") || backend.name().equals("vllm");
+        try {
+            RequiredMemory m = backend.requiredMemoryForModel(spec.model(), spec.config());
+            long vram = devices.isEmpty() ? 0 : m.vram(); // a node without GPUs runs it on the CPU
+            long ram = devices.isEmpty() ? m.ram() + m.vram() : m.ram();
+            return new PlacementPlanner.Demand(vram, ram, splittable, settings.perGpuOverhead());
+        } catch (GgufParseException | BackendException | RuntimeException e) {
+            getContext().getLog().warn("memory requirement of '{}' unknown ({}): reserving a whole GPU", spec.name(), e.getMessage());
+            long largest = devices.stream().mapToLong(GpuDevice::total).max().orElse(0);
+            return new PlacementPlanner.Demand(largest, 0, false, 0);
+        }
+    }
+
+    /** This node's room: free GPU memory minus reservations (except those being released), and RAM. */
+    private PlacementPlanner.NodeView view(Map<ActorRef<RunnerSupervisor.Command>, Reservation> releasing) {
+        List<PlacementPlanner.Device> room = new ArrayList<>();
+        for (GpuDevice g : devices) {
+            long reserved = 0;
+            for (Map.Entry<ActorRef<RunnerSupervisor.Command>, Reservation> e : reservations.entrySet()) {
+                if (releasing.containsKey(e.getKey())) {
+                    continue;
+                }
+                Reservation r = e.getValue();
+                for (int i = 0; i < r.gpus().size(); i++) {
+                    if (r.gpus().get(i) == g.index()) {
+                        reserved += r.perGpu().get(i);
+                    }
+                }
+            }
+            room.add(new PlacementPlanner.Device(g.index(), g.name(), Math.max(0, g.free() - reserved)));
+        }
+        long ramUsed = reservations.entrySet().stream().filter(e -> !releasing.containsKey(e.getKey()))
+                .mapToLong(e -> e.getValue().ram()).sum();
+        return new PlacementPlanner.NodeView(nodeName, Math.max(0, ramBudget - ramUsed), room);
+    }
+
+    /** GPU memory each device has reserved, for tests and status: index to bytes. */
+    private Map<Integer, Long> reservedPerGpu() {
+        Map<Integer, Long> out = new java.util.TreeMap<>();
+        for (Reservation r : reservations.values()) {
+            for (int i = 0; i < r.gpus().size(); i++) {
+                out.merge(r.gpus().get(i), r.perGpu().get(i), Long::sum);
+            }
+        }
+        return out;
+    }
+
+    private void refreshInventory() {
+        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> {
+            try {
+                return inventory.devices();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.backendRunDispatcher()))),
+                (list, err) -> new InventoryRead(list, err == null ? null : err.getMessage()));
+    }
+
+    private Behavior<Command> onInventoryRead(InventoryRead m) {
+        if (m.error() != null) {
+            getContext().getLog().warn("GPU inventory failed, keeping the last one: {}", m.error());
+        } else {
+            devices = m.devices();
+        }
+        return this;
+    }
+
+    private ActorRef<RunnerSupervisor.Command> spawnRunner(ModelSpec spec, BackendMode mode, Backend backend,
+                                                           RunnerSupervisor.Placement placement) {
         long n = ++runnerSeq;
         String runnerId = backend.name() + "-" + n;
         // short names: a Unix socket path is limited to 107 bytes
@@ -116,7 +284,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ActorRef<Command> self = getContext().getSelf();
         ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(
                 RunnerSupervisor.create(runnerId, spec, mode, backend, socket, settings,
-                        (ref, status) -> self.tell(new RunnerChanged(ref, status))),
+                        (ref, status) -> self.tell(new RunnerChanged(ref, status)), placement),
                 "runner-" + n);
         getContext().watchWith(runner, new RunnerTerminated(runner));
         return runner;
@@ -141,6 +309,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ActorRef<RunnerSupervisor.Command> runner = t.runner();
         active.values().remove(runner);
         statuses.remove(runner);
+        reservations.remove(runner);
+        if (!waitingForRoom.isEmpty()) {
+            List<Dispatch> retry = List.copyOf(waitingForRoom);
+            waitingForRoom.clear();
+            retry.forEach(d -> getContext().getSelf().tell(d)); // the room an evicted runner held is free now
+        }
         if (statuses.isEmpty() && !stopAllWaiters.isEmpty()) {
             stopAllWaiters.forEach(w -> w.tell(Done.INSTANCE));
             stopAllWaiters.clear();

@@ -1,6 +1,7 @@
 package dev.llmrt.agent.runner;
 
 import dev.llmrt.agent.CborSerializable;
+import java.util.List;
 
 /**
  * A runner's state as operators see it. {@code phase} is starting, ready, backoff (restarting
@@ -9,7 +10,20 @@ import dev.llmrt.agent.CborSerializable;
  * @param pid        the backend process, or -1 when none runs
  * @param lastUsed   epoch millis of the last request, 0 if none yet
  * @param keepAlive  milliseconds idle before unload; negative never
+ * @param gpus       the GPUs placement gave it (CUDA_VISIBLE_DEVICES); empty on CPU
+ * @param vramEstimate bytes of GPU memory reserved for it, from the backend's estimate
  */
 public record RunnerStatus(String runnerId, String backend, String model, String mode, String phase, long pid,
                            int restarts, String lastError, int inFlight, int pending, long lastUsed,
-                           long keepAlive, long startedAt, long readyAt, String socket) implements CborSerializable {}
+                           long keepAlive, long startedAt, long readyAt, String socket, List<Integer> gpus,
+                           long vramEstimate) implements CborSerializable {
+
+    public RunnerStatus {
+        gpus = gpus == null ? List.of() : List.copyOf(gpus);
+    }
+
+    /** No request in flight or queued: a candidate for eviction (unless it must never unload). */
+    public boolean idle() {
+        return inFlight == 0 && pending == 0 && !phase.equals("starting") && !phase.equals("stopping");
+    }
+}

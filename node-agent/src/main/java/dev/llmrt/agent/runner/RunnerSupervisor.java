@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -89,6 +91,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
      */
     private final Executor callbacks;
     private final Deque<Dispatch> pending = new ArrayDeque<>();
+    private final Placement placement;
 
     private Phase phase = Phase.STARTING;
     private int attempt;
@@ -106,16 +109,31 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private long startedAt;
     private long readyAt;
 
+    /** Where placement put a runner: its GPUs (CUDA_VISIBLE_DEVICES) and the VRAM reserved for it. */
+    public record Placement(List<Integer> gpus, String visibleDevices, long vram) {
+        public static final Placement CPU = new Placement(List.of(), null, 0);
+
+        Map<String, String> environment() {
+            return visibleDevices == null ? Map.of() : Map.of("CUDA_VISIBLE_DEVICES", visibleDevices);
+        }
+    }
+
     public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
                                            Path socket, AgentSettings settings, Listener listener) {
+        return create(runnerId, spec, mode, backend, socket, settings, listener, Placement.CPU);
+    }
+
+    public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
+                                           Path socket, AgentSettings settings, Listener listener, Placement placement) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener)));
+                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener, placement)));
     }
 
     private RunnerSupervisor(ActorContext<Command> context, TimerScheduler<Command> timers, String runnerId,
                              ModelSpec spec, BackendMode mode, Backend backend, Path socket, AgentSettings settings,
-                             Listener listener) {
+                             Listener listener, Placement placement) {
         super(context);
+        this.placement = placement;
         this.timers = timers;
         this.runnerId = runnerId;
         this.spec = spec;
@@ -162,7 +180,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         attemptStartNanos = System.nanoTime();
         healthInterval = settings.readiness().initialInterval();
         ActorRef<Command> self = getContext().getSelf();
-        RunContext ctx = new RunContext(p -> self.tell(new ProcessStarted(thisAttempt, p.pid())));
+        RunContext ctx = new RunContext(p -> self.tell(new ProcessStarted(thisAttempt, p.pid())), placement.environment());
         run = ctx;
         runActive = true;
         CompletableFuture.runAsync(() -> {
@@ -295,7 +313,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private void forward(Dispatch d) {
-        inFlight++;
+        if (inFlight++ == 0) {
+            publish(); // busy: the agent must not evict it
+        }
         ActorRef<Command> self = getContext().getSelf();
         ActorRef<InferenceProtocol.Reply> replyTo = d.replyTo();
         String what = backend.name() + " runner for model '" + spec.name() + "'";
@@ -346,6 +366,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private Behavior<Command> onRequestFinished() {
         inFlight--;
         lastUsed = System.currentTimeMillis();
+        if (inFlight == 0) {
+            publish(); // idle again: evictable
+        }
         scheduleIdleIfUnused();
         return this;
     }
@@ -413,7 +436,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private RunnerStatus status() {
         return new RunnerStatus(runnerId, backend.name(), spec.name(), mode.wireName(),
                 phase.name().toLowerCase(java.util.Locale.ROOT), pid, restarts, lastError, inFlight, pending.size(),
-                lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString());
+                lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString(), placement.gpus(), placement.vram());
     }
 
     private static String rootMessage(Throwable t) {

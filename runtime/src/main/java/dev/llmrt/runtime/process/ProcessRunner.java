@@ -55,6 +55,7 @@ public final class ProcessRunner {
         }
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().putAll(environment);
+        builder.environment().putAll(ctx.environment());
         Process process;
         try {
             process = builder.start();
