@@ -85,6 +85,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final String nodeName;
     private final long ramBudget;
     private List<GpuDevice> devices = List.of();
+    private boolean inventoryRead;
+    private final List<Dispatch> beforeInventory = new ArrayList<>();
     private final Map<ActorRef<RunnerSupervisor.Command>, Reservation> reservations = new HashMap<>();
     /** Requests for a model whose runner waits for evicted runners to free their memory. */
     private final List<Dispatch> waitingForRoom = new ArrayList<>();
@@ -138,6 +140,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     }
 
     private Behavior<Command> onDispatch(Dispatch d) {
+        if (!inventoryRead) {
+            beforeInventory.add(d); // placement needs to know the GPUs first
+            return this;
+        }
         RunnerKey key = new RunnerKey(d.spec().name(), d.mode());
         ActorRef<RunnerSupervisor.Command> runner = active.get(key);
         if (runner != null) {
@@ -271,6 +277,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             getContext().getLog().warn("GPU inventory failed, keeping the last one: {}", m.error());
         } else {
             devices = m.devices();
+        }
+        if (!inventoryRead) {
+            inventoryRead = true;
+            beforeInventory.forEach(d -> getContext().getSelf().tell(d));
+            beforeInventory.clear();
         }
         return this;
     }
