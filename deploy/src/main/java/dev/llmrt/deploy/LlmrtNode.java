@@ -6,6 +6,11 @@ import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.gpu.GpuInventory;
+import dev.llmrt.agent.placement.CapacityRegistry;
+import dev.llmrt.agent.placement.CapacityView;
+import dev.llmrt.agent.placement.Demands;
+import dev.llmrt.agent.placement.GpuAllocationStrategy;
+import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.gateway.GatewayServer;
@@ -40,7 +45,8 @@ public final class LlmrtNode {
     private final CompletableFuture<Started> started;
 
     /** What a started node exposes to its CLI and tests. */
-    public record Started(ServerBinding binding, ActorRef<NodeAgent.Command> agent, ModelCatalog catalog) {
+    public record Started(ServerBinding binding, ActorRef<NodeAgent.Command> agent, ModelCatalog catalog,
+                          CapacityView capacity) {
         public int port() {
             return binding.localAddress().getPort();
         }
@@ -91,9 +97,16 @@ public final class LlmrtNode {
                 ramBudget = (long) (((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
                         .getOperatingSystemMXBean()).getTotalMemorySize() * 0.8);
             }
+            CapacityView capacity = new CapacityView();
+            ActorRef<CapacityRegistry.Command> registry = ctx.spawn(CapacityRegistry.create(capacity), "capacity");
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends,
-                    GpuInventory.fromConfig(config), nodeName, ramBudget), "node-agent");
-            ModelEntity.init(system, catalog, agent);
+                    GpuInventory.fromConfig(config), nodeName, ramBudget, CapacityRegistry.publisher(registry)), "node-agent");
+            ModelEntity.init(system, catalog, agent, new GpuAllocationStrategy(capacity,
+                    model -> catalog.find(model).flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
+                                    .flatMap(b -> Demands.of(spec, b, agentSettings.perGpuOverhead())))
+                            // unknown: any node with a GPU (its agent then reserves a whole one)
+                            .orElse(new PlacementPlanner.Demand(1, 0, false, 0)),
+                    cluster.selfMember().address()));
             stopRunnersOnShutdown(system, agent);
 
             GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
@@ -108,7 +121,7 @@ public final class LlmrtNode {
                             started.completeExceptionally(err);
                             system.terminate();
                         } else {
-                            started.complete(new Started(binding, agent, catalog));
+                            started.complete(new Started(binding, agent, catalog, capacity));
                         }
                     });
             return Behaviors.empty();

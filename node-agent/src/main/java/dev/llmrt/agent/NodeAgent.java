@@ -10,7 +10,10 @@ import dev.llmrt.runtime.spi.GgufParseException;
 import dev.llmrt.runtime.spi.RequiredMemory;
 import dev.llmrt.agent.gpu.GpuDevice;
 import dev.llmrt.agent.gpu.GpuInventory;
+import dev.llmrt.agent.placement.Demands;
+import dev.llmrt.agent.placement.NodeCapacity;
 import dev.llmrt.agent.placement.PlacementPlanner;
+import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -82,6 +85,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> statuses = new HashMap<>();
     private final List<ActorRef<Done>> stopAllWaiters = new ArrayList<>();
     private final GpuInventory inventory;
+    private final Consumer<NodeCapacity> capacityListener;
     private final String nodeName;
     private final long ramBudget;
     private List<GpuDevice> devices = List.of();
@@ -93,22 +97,30 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private long runnerSeq;
 
     public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends) {
-        return create(settings, backends, GpuInventory.declared(List.of()), "local", Long.MAX_VALUE);
+        return create(settings, backends, GpuInventory.declared(List.of()), "local", Long.MAX_VALUE, c -> {});
+    }
+
+    public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends, GpuInventory inventory,
+                                           String nodeName, long ramBudget) {
+        return create(settings, backends, inventory, nodeName, ramBudget, c -> {});
     }
 
     /**
      * @param nodeName  how refusals name this node
      * @param ramBudget RAM models may use on this node
      */
+    /** @param capacityListener hears this node's capacity after every change (the cluster-wide registry) */
     public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends, GpuInventory inventory,
-                                           String nodeName, long ramBudget) {
+                                           String nodeName, long ramBudget, Consumer<NodeCapacity> capacityListener) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new NodeAgent(ctx, timers, settings, backends, inventory, nodeName, ramBudget)));
+                new NodeAgent(ctx, timers, settings, backends, inventory, nodeName, ramBudget, capacityListener)));
     }
 
     private NodeAgent(ActorContext<Command> context, TimerScheduler<Command> timers, AgentSettings settings,
-                      Map<String, Backend> backends, GpuInventory inventory, String nodeName, long ramBudget) {
+                      Map<String, Backend> backends, GpuInventory inventory, String nodeName, long ramBudget,
+                      Consumer<NodeCapacity> capacityListener) {
         super(context);
+        this.capacityListener = capacityListener;
         this.settings = settings;
         this.backends = Map.copyOf(backends);
         this.inventory = inventory;
@@ -207,6 +219,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         reservations.put(runner, new Reservation(placed.devices(), placed.perDevice(), demand.ram()));
         active.put(new RunnerKey(d.spec().name(), d.mode()), runner);
         runner.tell(new RunnerSupervisor.Dispatch(d.request(), d.replyTo()));
+        publishCapacity();
     }
 
     /**
@@ -214,17 +227,31 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * zero: it gets a whole GPU (the largest) where there is one.
      */
     private PlacementPlanner.Demand demand(ModelSpec spec, BackendMode mode, Backend backend) {
-        boolean splittable = backend.name().equals("llama.cpp") || backend.name().equals("vllm");
-        try {
-            RequiredMemory m = backend.requiredMemoryForModel(spec.model(), spec.config());
-            long vram = devices.isEmpty() ? 0 : m.vram(); // a node without GPUs runs it on the CPU
-            long ram = devices.isEmpty() ? m.ram() + m.vram() : m.ram();
-            return new PlacementPlanner.Demand(vram, ram, splittable, settings.perGpuOverhead());
-        } catch (GgufParseException | BackendException | RuntimeException e) {
-            getContext().getLog().warn("memory requirement of '{}' unknown ({}): reserving a whole GPU", spec.name(), e.getMessage());
-            long largest = devices.stream().mapToLong(GpuDevice::total).max().orElse(0);
-            return new PlacementPlanner.Demand(largest, 0, false, 0);
+        return Demands.of(spec, backend, settings.perGpuOverhead())
+                .map(d -> devices.isEmpty() // a node without GPUs runs it on the CPU
+                        ? new PlacementPlanner.Demand(0, d.ram() + d.vram(), false, 0) : d)
+                .orElseGet(() -> {
+                    getContext().getLog().warn("memory requirement of '{}' unknown: reserving a whole GPU", spec.name());
+                    long largest = devices.stream().mapToLong(GpuDevice::total).max().orElse(0);
+                    return new PlacementPlanner.Demand(largest, 0, false, 0);
+                });
+    }
+
+    /** Tells the cluster what this node has room for (through the capacity registry). */
+    private void publishCapacity() {
+        PlacementPlanner.NodeView room = view(Map.of());
+        Map<Integer, Long> evictable = new java.util.TreeMap<>();
+        List<String> hosted = new ArrayList<>();
+        for (Map.Entry<ActorRef<RunnerSupervisor.Command>, RunnerStatus> e : statuses.entrySet()) {
+            hosted.add(e.getValue().model());
+            Reservation r = reservations.get(e.getKey());
+            if (r != null && e.getValue().idle() && e.getValue().keepAlive() >= 0) {
+                for (int i = 0; i < r.gpus().size(); i++) {
+                    evictable.merge(r.gpus().get(i), r.perGpu().get(i), Long::sum);
+                }
+            }
         }
+        capacityListener.accept(new NodeCapacity(nodeName, room.ramAvailable(), room.devices(), hosted, evictable));
     }
 
     /** This node's room: free GPU memory minus reservations (except those being released), and RAM. */
@@ -278,6 +305,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         } else {
             devices = m.devices();
         }
+        publishCapacity();
         if (!inventoryRead) {
             inventoryRead = true;
             beforeInventory.forEach(d -> getContext().getSelf().tell(d));
@@ -309,6 +337,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (m.status().phase().equals("stopping")) {
             active.values().remove(m.runner());
         }
+        publishCapacity();
         return this;
     }
 
@@ -321,6 +350,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         active.values().remove(runner);
         statuses.remove(runner);
         reservations.remove(runner);
+        publishCapacity();
         if (!waitingForRoom.isEmpty()) {
             List<Dispatch> retry = List.copyOf(waitingForRoom);
             waitingForRoom.clear();

@@ -12,6 +12,9 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.sharding.ShardCoordinator;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -36,8 +39,40 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
 
     /** Registers the entity type; entities on this node use {@code localAgent}. */
     public static void init(ActorSystem<?> system, ModelCatalog catalog, ActorRef<NodeAgent.Command> localAgent) {
-        ClusterSharding.get(system).init(Entity.of(KEY,
-                ctx -> create(ctx.getEntityId(), catalog, localAgent)));
+        ClusterSharding.get(system).init(entity(catalog, localAgent));
+    }
+
+    /**
+     * Registers the entity type with its own shard per model (shard id = model name), placed by
+     * {@code strategy}.
+     */
+    public static void init(ActorSystem<?> system, ModelCatalog catalog, ActorRef<NodeAgent.Command> localAgent,
+                            ShardCoordinator.ShardAllocationStrategy strategy) {
+        ClusterSharding.get(system).init(entity(catalog, localAgent)
+                .withMessageExtractor(new OneShardPerModel())
+                .withAllocationStrategy(strategy));
+    }
+
+    private static Entity<Command, ShardingEnvelope<Command>> entity(ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {
+        return Entity.of(KEY, ctx -> create(ctx.getEntityId(), catalog, agent));
+    }
+
+    /** Each model is its own shard, so placement decides per model. */
+    private static final class OneShardPerModel extends ShardingMessageExtractor<ShardingEnvelope<Command>, Command> {
+        @Override
+        public String entityId(ShardingEnvelope<Command> envelope) {
+            return envelope.entityId();
+        }
+
+        @Override
+        public String shardId(String entityId) {
+            return entityId;
+        }
+
+        @Override
+        public Command unwrapMessage(ShardingEnvelope<Command> envelope) {
+            return envelope.message();
+        }
     }
 
     public static Behavior<Command> create(String modelName, ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {

@@ -1,0 +1,138 @@
+package dev.llmrt.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.runner.RunnerStatus;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Three nodes in one JVM, joined by seed nodes, with declared GPUs of different sizes: node A has
+ * 2 x 24 GiB, node B 1 x 80 GiB, node C none. Sim models declare their VRAM; Cluster Sharding places
+ * each with the GPU allocation strategy, and requests go through node C's gateway.
+ */
+class ClusterPlacementTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String MODELS = """
+            pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+            pekko.cluster.distributed-data.gossip-interval = 200ms
+            pekko.cluster.distributed-data.notify-subscribers-interval = 100ms
+            llmrt.models = [
+              { name = "m70", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=71680"] }
+              { name = "m20", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=20480"] }
+              { name = "m8", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=8192"] }
+              { name = "cpu", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=0", "--ram-mb=1024"] }
+              { name = "m100", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=102400"] }
+            ]
+            """;
+    private static final List<LlmrtNode> nodes = new ArrayList<>();
+    private static final List<LlmrtNode.Started> started = new ArrayList<>();
+    private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    private static LlmrtNode.Started start(String gpus, String seed) throws Exception {
+        Config config = ConfigFactory.parseString(MODELS + "\nllmrt.agent.gpus = " + gpus
+                        + (seed == null ? "" : "\npekko.cluster.seed-nodes = [\"" + seed + "\"]"))
+                .withFallback(ServeCommand.load(null, "127.0.0.1", 0, null));
+        LlmrtNode node = LlmrtNode.start(config);
+        nodes.add(node);
+        LlmrtNode.Started s = node.started().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        started.add(s);
+        return s;
+    }
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        start("[ { name = L4, memory = 24GiB, count = 2 } ]", null);
+        String seed = Cluster.get(nodes.get(0).system()).selfMember().address().toString();
+        start("[ { name = H100, memory = 80GiB } ]", seed);
+        start("[]", seed);
+        // every node sees every node's capacity before the first placement
+        long t0 = System.nanoTime();
+        while (!started.stream().allMatch(s -> s.capacity().nodes().size() == 3)) {
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30), "capacity never replicated");
+            Thread.sleep(20);
+        }
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        for (LlmrtNode n : nodes) {
+            n.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        }
+        assertEquals(List.of(), ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList());
+    }
+
+    private static HttpResponse<String> chat(LlmrtNode.Started via, String model) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.port() + "/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"" + model + "\",\"max_tokens\":1,\"messages\":[]}")).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Which node (A=0, B=1, C=2) runs the model, and on which GPUs. */
+    private static Map.Entry<Integer, List<Integer>> whereIs(String model) throws Exception {
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).system().whenTerminated().isCompleted()) {
+                continue;
+            }
+            NodeAgent.Runners runners = AskPattern.<NodeAgent.Command, NodeAgent.Runners>ask(started.get(i).agent(),
+                    NodeAgent.ListRunners::new, Duration.ofSeconds(5), nodes.get(i).system().scheduler()).toCompletableFuture().get();
+            for (RunnerStatus r : runners.runners()) {
+                if (r.model().equals(model) && !r.phase().equals("stopping")) {
+                    return Map.entry(i, r.gpus());
+                }
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void modelsLandWhereTheyFitAndMoveWhenTheirNodeLeaves() throws Exception {
+        LlmrtNode.Started gatewayC = started.get(2);
+        assertEquals(200, chat(gatewayC, "m70").statusCode());
+        assertEquals(Map.entry(1, List.of(0)), whereIs("m70"), "70 GiB fits only the 80 GiB GPU of node B");
+        assertEquals(200, chat(gatewayC, "m20").statusCode());
+        assertEquals(1 - 1, whereIs("m20").getKey(), "20 GiB no longer fits B (10 GiB left): node A");
+        assertEquals(200, chat(gatewayC, "m8").statusCode());
+        assertEquals(Map.entry(1, List.of(0)), whereIs("m8"), "best fit: B's 10 GiB beats A's 24 GiB");
+        assertEquals(200, chat(gatewayC, "cpu").statusCode());
+        assertEquals(Map.entry(2, List.of()), whereIs("cpu"), "a model without VRAM goes to the node without GPUs");
+
+        HttpResponse<String> tooBig = chat(gatewayC, "m100");
+        assertEquals(503, tooBig.statusCode());
+        String message = JSON.readTree(tooBig.body()).at("/error/message").asText();
+        String nodeA = Cluster.get(nodes.get(0).system()).selfMember().address().hostPort();
+        assertEquals("model 'm100' doesn't fit on " + nodeA + ": needs 100.0 GiB VRAM; largest free: 24.0 GiB on "
+                + nodeA + " GPU 1 (its backend can't split it across GPUs)", message);
+
+        // node B leaves: its models are placed again on the nodes that remain, with no manual step
+        long t0 = System.nanoTime();
+        nodes.get(1).stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        HttpResponse<String> again = chat(gatewayC, "m8");
+        while (again.statusCode() != 200) {
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60), "m8 never came back: " + again.body());
+            Thread.sleep(100);
+            again = chat(gatewayC, "m8");
+        }
+        System.out.printf("m8 served again %d ms after node B began leaving%n", (System.nanoTime() - t0) / 1_000_000);
+        assertEquals(Map.entry(0, List.of(1)), whereIs("m8"), "m8 moved to node A's free GPU");
+        HttpResponse<String> m70 = chat(gatewayC, "m70");
+        assertEquals(503, m70.statusCode(), "70 GiB fits nowhere now");
+    }
+}

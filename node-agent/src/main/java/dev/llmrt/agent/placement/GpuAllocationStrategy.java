@@ -1,0 +1,124 @@
+package dev.llmrt.agent.placement;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.apache.pekko.actor.ActorRef;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.sharding.ShardCoordinator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.collection.immutable.IndexedSeq;
+import scala.concurrent.Future;
+
+/**
+ * Places each model's shard (one per model replica) on the node whose GPUs fit it best, from the
+ * cluster-wide {@link CapacityView}, minus what this strategy promised recently and the node has not
+ * reported yet (so two allocations in a row can't both count the same free memory). If no node has
+ * room, nodes whose idle runners could be evicted come next; failing that, the node with the most
+ * room, whose agent then refuses with what the model needs and where the room is. It runs inside
+ * the shard coordinator, one allocation at a time.
+ */
+public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardAllocationStrategy {
+    private static final Logger log = LoggerFactory.getLogger(GpuAllocationStrategy.class);
+    private static final long PROMISE_TTL_NANOS = 60_000_000_000L;
+
+    private final CapacityView view;
+    private final Function<String, PlacementPlanner.Demand> demandOf;
+    private final Address selfAddress;
+    /** Shard to where it was promised, until the node reports hosting it (or the promise expires). */
+    private final Map<String, Promise> promises = new HashMap<>();
+
+    private record Promise(String node, PlacementPlanner.Placed placed, long ram, long at) {}
+
+    /**
+     * @param demandOf    what a shard's model needs (shard id = model name)
+     * @param selfAddress this node's address: local regions have none of their own
+     */
+    public GpuAllocationStrategy(CapacityView view, Function<String, PlacementPlanner.Demand> demandOf, Address selfAddress) {
+        this.view = view;
+        this.demandOf = demandOf;
+        this.selfAddress = selfAddress;
+    }
+
+    @Override
+    public Future<ActorRef> allocateShard(ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> current) {
+        return Future.successful(choose(requester, shardId, current.keySet()));
+    }
+
+    ActorRef choose(ActorRef requester, String shardId, Set<ActorRef> regions) {
+        Map<String, ActorRef> regionByNode = new HashMap<>();
+        for (ActorRef region : regions) {
+            regionByNode.put(nodeOf(region), region);
+        }
+        Map<String, NodeCapacity> capacity = view.nodes();
+        expirePromises(capacity);
+        List<PlacementPlanner.NodeView> nodes = new ArrayList<>();
+        List<PlacementPlanner.NodeView> withEvictable = new ArrayList<>();
+        for (String node : regionByNode.keySet()) {
+            NodeCapacity c = capacity.get(node);
+            if (c != null) {
+                nodes.add(minusPromises(c.view(false)));
+                withEvictable.add(minusPromises(c.view(true)));
+            }
+        }
+        if (nodes.isEmpty()) {
+            return requester; // no capacity known yet (cluster starting): the agent still checks locally
+        }
+        PlacementPlanner.Demand demand = demandOf.apply(shardId);
+        PlacementPlanner.Decision decision = PlacementPlanner.place(nodes, demand);
+        if (!(decision instanceof PlacementPlanner.Placed)) {
+            decision = PlacementPlanner.place(withEvictable, demand);
+        }
+        if (decision instanceof PlacementPlanner.Placed placed) {
+            promises.put(shardId, new Promise(placed.node(), placed, demand.ram(), System.nanoTime()));
+            log.info("model '{}' placed on {} GPU(s) {}", shardId, placed.node(), placed.devices());
+            return regionByNode.get(placed.node());
+        }
+        // nowhere: the node with the most room answers, and its agent explains the refusal
+        String roomiest = nodes.stream().max(java.util.Comparator.comparingLong(n -> n.devices().stream()
+                .mapToLong(PlacementPlanner.Device::available).max().orElse(0))).orElseThrow().node();
+        log.warn("model '{}' fits on no node ({}); routing to {}", shardId,
+                ((PlacementPlanner.Refused) decision).reason(), roomiest);
+        return regionByNode.get(roomiest);
+    }
+
+    private PlacementPlanner.NodeView minusPromises(PlacementPlanner.NodeView n) {
+        List<PlacementPlanner.Device> room = new ArrayList<>();
+        for (PlacementPlanner.Device g : n.devices()) {
+            long promised = 0;
+            for (Promise p : promises.values()) {
+                if (p.node().equals(n.node())) {
+                    for (int i = 0; i < p.placed().devices().size(); i++) {
+                        if (p.placed().devices().get(i) == g.index()) {
+                            promised += p.placed().perDevice().get(i);
+                        }
+                    }
+                }
+            }
+            room.add(new PlacementPlanner.Device(g.index(), g.name(), Math.max(0, g.available() - promised)));
+        }
+        long ram = promises.values().stream().filter(p -> p.node().equals(n.node())).mapToLong(Promise::ram).sum();
+        return new PlacementPlanner.NodeView(n.node(), Math.max(0, n.ramAvailable() - ram), room);
+    }
+
+    /** A promise ends when its node reports hosting the model (its reservation is then in the report). */
+    private void expirePromises(Map<String, NodeCapacity> capacity) {
+        long now = System.nanoTime();
+        promises.entrySet().removeIf(e -> now - e.getValue().at() > PROMISE_TTL_NANOS
+                || (capacity.containsKey(e.getValue().node()) && capacity.get(e.getValue().node()).hosted().contains(e.getKey())));
+    }
+
+    private String nodeOf(ActorRef region) {
+        Address a = region.path().address();
+        return (a.hasLocalScope() ? selfAddress : a).hostPort();
+    }
+
+    @Override
+    public Future<java.util.Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, java.util.Set<String> inProgress) {
+        return Future.successful(java.util.Set.of()); // models move only when their node leaves
+    }
+}

@@ -1,0 +1,20 @@
+package dev.llmrt.agent.placement;
+
+import dev.llmrt.agent.CborSerializable;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a node publishes for placement, cluster-wide: its GPUs' room after its own reservations,
+ * the RAM left for models, the models it runs, and what idle runners hold per GPU (evictable).
+ */
+public record NodeCapacity(String node, long ramAvailable, List<PlacementPlanner.Device> gpus, List<String> hosted,
+                           Map<Integer, Long> evictablePerGpu) implements CborSerializable {
+
+    public PlacementPlanner.NodeView view(boolean withEvictable) {
+        List<PlacementPlanner.Device> room = gpus.stream().map(g -> withEvictable
+                ? new PlacementPlanner.Device(g.index(), g.name(), g.available() + evictablePerGpu.getOrDefault(g.index(), 0L))
+                : g).toList();
+        return new PlacementPlanner.NodeView(node, ramAvailable, room);
+    }
+}
