@@ -19,6 +19,7 @@ import dev.llmrt.gateway.OpenAiRoutes;
 import dev.llmrt.gateway.ShardedModelRouter;
 import dev.llmrt.runtime.spi.Backend;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -48,7 +49,7 @@ public final class LlmrtNode {
     public record Started(ServerBinding binding, ActorRef<NodeAgent.Command> agent, ModelCatalog catalog,
                           CapacityView capacity) {
         public int port() {
-            return binding.localAddress().getPort();
+            return binding == null ? -1 : binding.localAddress().getPort();
         }
     }
 
@@ -97,16 +98,21 @@ public final class LlmrtNode {
                 ramBudget = (long) (((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
                         .getOperatingSystemMXBean()).getTotalMemorySize() * 0.8);
             }
+            List<String> roles = config.getStringList("pekko.cluster.roles");
+            boolean agentRole = roles.isEmpty() || roles.contains("agent");
+            boolean gatewayRole = roles.isEmpty() || roles.contains("gateway");
             CapacityView capacity = new CapacityView();
             ActorRef<CapacityRegistry.Command> registry = ctx.spawn(CapacityRegistry.create(capacity), "capacity");
+            // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends,
-                    GpuInventory.fromConfig(config), nodeName, ramBudget, CapacityRegistry.publisher(registry)), "node-agent");
+                    GpuInventory.fromConfig(config), nodeName, ramBudget,
+                    agentRole ? CapacityRegistry.publisher(registry) : c -> {}), "node-agent");
             ModelEntity.init(system, catalog, agent, new GpuAllocationStrategy(capacity,
                     model -> catalog.find(model).flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
                                     .flatMap(b -> Demands.of(spec, b, agentSettings.perGpuOverhead())))
                             // unknown: any node with a GPU (its agent then reserves a whole one)
                             .orElse(new PlacementPlanner.Demand(1, 0, false, 0)),
-                    cluster.selfMember().address()));
+                    cluster.selfMember().address()), "agent");
             stopRunnersOnShutdown(system, agent);
 
             GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
@@ -115,6 +121,10 @@ public final class LlmrtNode {
             OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(),
                     new ShardedModelRouter(system, gatewaySettings.responseTimeout()), gatewaySettings,
                     Materializer.matFromSystem(system), json);
+            if (!gatewayRole) {
+                started.complete(new Started(null, agent, catalog, capacity));
+                return Behaviors.empty();
+            }
             new GatewayServer(system, openAi).bind(gatewaySettings)
                     .whenComplete((binding, err) -> {
                         if (err != null) {

@@ -4,6 +4,8 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import java.io.File;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
@@ -31,6 +33,22 @@ final class ServeCommand implements Callable<Integer> {
             description = "Directory for backend Unix sockets (default: a fresh temporary directory).")
     String socketDir;
 
+    @Option(names = "--role", paramLabel = "ROLE", defaultValue = "both",
+            description = "gateway (HTTP only), agent (runs models only) or both (default: ${DEFAULT-VALUE}).")
+    String role;
+
+    @Option(names = "--cluster-port", paramLabel = "PORT",
+            description = "Cluster (Artery) port on --cluster-host; other nodes join through it (default: any free port).")
+    Integer clusterPort;
+
+    @Option(names = "--cluster-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "Address other nodes reach this one at (default: ${DEFAULT-VALUE}).")
+    String clusterHost;
+
+    @Option(names = "--seed-node", paramLabel = "pekko://llmrt@HOST:PORT",
+            description = "A node to join (repeatable). None: this node forms a cluster of its own.")
+    List<String> seedNodes = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
@@ -41,8 +59,12 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("llmrt: --config " + config + ": no such file");
             return 2;
         }
+        if (!List.of("gateway", "agent", "both").contains(role)) {
+            System.err.println("llmrt: --role must be gateway, agent or both, got '" + role + "'");
+            return 2;
+        }
         long t0 = System.nanoTime();
-        Config cfg = load(config, host, port, socketDir);
+        Config cfg = clusterOverrides().withFallback(load(config, host, port, socketDir)).resolve();
         LlmrtNode node = LlmrtNode.start(cfg);
         LlmrtNode.Started started;
         try {
@@ -53,7 +75,10 @@ final class ServeCommand implements Callable<Integer> {
             return 1;
         }
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        System.out.printf("llmrt serving on http://%s:%d (models: %s) ready in %d ms%n", host, started.port(),
+        String where = started.binding() == null ? "no HTTP (agent role)" : "http://" + host + ":" + started.port();
+        System.out.printf("llmrt serving on %s, cluster %s, roles %s (models: %s) ready in %d ms%n", where,
+                org.apache.pekko.cluster.typed.Cluster.get(node.system()).selfMember().address(),
+                cfg.getStringList("pekko.cluster.roles"),
                 String.join(", ", started.catalog().all().stream().map(m -> m.name()).toList()), ms);
         System.out.flush();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -65,6 +90,22 @@ final class ServeCommand implements Callable<Integer> {
         }));
         node.system().getWhenTerminated().toCompletableFuture().get();
         return 0;
+    }
+
+    /** Cluster options: roles, the Artery address, seed nodes; a downed node exits its JVM. */
+    private Config clusterOverrides() {
+        List<String> roles = role.equals("both") ? List.of("gateway", "agent") : List.of(role);
+        Config c = ConfigFactory.empty()
+                .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(roles))
+                .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(clusterHost))
+                .withValue("pekko.coordinated-shutdown.exit-jvm", ConfigValueFactory.fromAnyRef(true));
+        if (clusterPort != null) {
+            c = c.withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(clusterPort));
+        }
+        if (!seedNodes.isEmpty()) {
+            c = c.withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(seedNodes));
+        }
+        return c;
     }
 
     /** The embedded profile, under the user's file, under the command-line options. */

@@ -44,13 +44,14 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
 
     /**
      * Registers the entity type with its own shard per model (shard id = model name), placed by
-     * {@code strategy}.
+     * {@code strategy} on nodes with {@code role}.
      */
     public static void init(ActorSystem<?> system, ModelCatalog catalog, ActorRef<NodeAgent.Command> localAgent,
-                            ShardCoordinator.ShardAllocationStrategy strategy) {
+                            ShardCoordinator.ShardAllocationStrategy strategy, String role) {
         ClusterSharding.get(system).init(entity(catalog, localAgent)
                 .withMessageExtractor(new OneShardPerModel())
-                .withAllocationStrategy(strategy));
+                .withAllocationStrategy(strategy)
+                .withRole(role)); // nodes without the role only route (a proxy)
     }
 
     private static Entity<Command, ShardingEnvelope<Command>> entity(ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {
