@@ -10,6 +10,7 @@ import dev.llmrt.runtime.spi.GgufParseException;
 import dev.llmrt.runtime.spi.RequiredMemory;
 import dev.llmrt.agent.gpu.GpuDevice;
 import dev.llmrt.agent.gpu.GpuInventory;
+import dev.llmrt.agent.gpu.NvidiaSmi;
 import dev.llmrt.agent.placement.Demands;
 import dev.llmrt.agent.placement.NodeCapacity;
 import dev.llmrt.agent.placement.PlacementPlanner;
@@ -72,7 +73,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private enum RefreshInventory implements Command { INSTANCE }
 
-    private record InventoryRead(List<GpuDevice> devices, String error) implements Command {}
+    private record InventoryRead(List<GpuDevice> devices, List<NvidiaSmi.GpuProcess> processes, String error)
+            implements Command {}
 
     /** What a runner holds: its GPUs and bytes on each, and RAM. Released when the runner terminates. */
     private record Reservation(List<Integer> gpus, List<Long> perGpu, long ram) {}
@@ -89,6 +91,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final String nodeName;
     private final long ramBudget;
     private List<GpuDevice> devices = List.of();
+    /** Runner id to the GPU memory its processes really use, when nvidia-smi tells. */
+    private final Map<String, Long> actualVram = new HashMap<>();
+    /** Per runner, GPU index to bytes the driver already counts as used (so not free) for it. */
+    private final Map<ActorRef<RunnerSupervisor.Command>, Map<Integer, Long>> inDriverUse = new HashMap<>();
     private boolean inventoryRead;
     private final List<Dispatch> beforeInventory = new ArrayList<>();
     private final Map<ActorRef<RunnerSupervisor.Command>, Reservation> reservations = new HashMap<>();
@@ -237,6 +243,42 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 });
     }
 
+    /**
+     * Truth over estimates: once a runner is ready, what its processes really use on each GPU
+     * (nvidia-smi per process, the runner's process and its children) replaces the estimate in
+     * its reservation. The status shows both.
+     */
+    private void correctReservations(List<NvidiaSmi.GpuProcess> processes) {
+        if (processes.isEmpty()) {
+            return;
+        }
+        Map<String, Integer> indexByUuid = new HashMap<>();
+        devices.forEach(g -> indexByUuid.put(g.uuid(), g.index()));
+        for (Map.Entry<ActorRef<RunnerSupervisor.Command>, RunnerStatus> e : statuses.entrySet()) {
+            RunnerStatus s = e.getValue();
+            Reservation r = reservations.get(e.getKey());
+            if (r == null || s.pid() <= 0 || !s.phase().equals("ready")) {
+                continue;
+            }
+            java.util.Set<Long> pids = new java.util.HashSet<>();
+            pids.add(s.pid());
+            ProcessHandle.of(s.pid()).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
+            Map<Integer, Long> used = new java.util.TreeMap<>();
+            for (NvidiaSmi.GpuProcess p : processes) {
+                Integer index = indexByUuid.get(p.gpuUuid());
+                if (pids.contains(p.pid()) && index != null) {
+                    used.merge(index, p.used(), Long::sum);
+                }
+            }
+            if (used.isEmpty()) {
+                continue;
+            }
+            actualVram.put(s.runnerId(), used.values().stream().mapToLong(Long::longValue).sum());
+            inDriverUse.put(e.getKey(), used);
+            reservations.put(e.getKey(), new Reservation(List.copyOf(used.keySet()), List.copyOf(used.values()), r.ram()));
+        }
+    }
+
     /** Tells the cluster what this node has room for (through the capacity registry). */
     private void publishCapacity() {
         PlacementPlanner.NodeView room = view(Map.of());
@@ -264,9 +306,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                     continue;
                 }
                 Reservation r = e.getValue();
+                // the driver's free memory already excludes what the runner's processes use
+                long counted = inDriverUse.getOrDefault(e.getKey(), Map.of()).getOrDefault(g.index(), 0L);
                 for (int i = 0; i < r.gpus().size(); i++) {
                     if (r.gpus().get(i) == g.index()) {
-                        reserved += r.perGpu().get(i);
+                        reserved += Math.max(0, r.perGpu().get(i) - counted);
                     }
                 }
             }
@@ -291,12 +335,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private void refreshInventory() {
         getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> {
             try {
-                return inventory.devices();
+                return new InventoryRead(inventory.devices(), inventory.processes(), null);
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
         }, getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.backendRunDispatcher()))),
-                (list, err) -> new InventoryRead(list, err == null ? null : err.getMessage()));
+                (read, err) -> err == null ? read : new InventoryRead(List.of(), List.of(), err.getMessage()));
     }
 
     private Behavior<Command> onInventoryRead(InventoryRead m) {
@@ -304,6 +348,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             getContext().getLog().warn("GPU inventory failed, keeping the last one: {}", m.error());
         } else {
             devices = m.devices();
+            correctReservations(m.processes());
         }
         publishCapacity();
         if (!inventoryRead) {
@@ -348,8 +393,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private Behavior<Command> onRunnerTerminated(RunnerTerminated t) {
         ActorRef<RunnerSupervisor.Command> runner = t.runner();
         active.values().remove(runner);
-        statuses.remove(runner);
+        RunnerStatus gone = statuses.remove(runner);
         reservations.remove(runner);
+        inDriverUse.remove(runner);
+        if (gone != null) {
+            actualVram.remove(gone.runnerId());
+        }
         publishCapacity();
         if (!waitingForRoom.isEmpty()) {
             List<Dispatch> retry = List.copyOf(waitingForRoom);
@@ -368,7 +417,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (statuses.isEmpty()) {
             m.replyTo().tell(new Runners(List.of()));
         } else {
-            getContext().spawnAnonymous(collectStatuses(Map.copyOf(statuses), m.replyTo()));
+            getContext().spawnAnonymous(collectStatuses(Map.copyOf(statuses), Map.copyOf(actualVram), m.replyTo()));
         }
         return this;
     }
@@ -380,7 +429,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private enum CollectTimeout implements Collect { INSTANCE }
 
     private static Behavior<Collect> collectStatuses(Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> known,
-                                                     ActorRef<Runners> replyTo) {
+                                                     Map<String, Long> actual, ActorRef<Runners> replyTo) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             ActorRef<RunnerStatus> adapter = ctx.messageAdapter(RunnerStatus.class, Got::new);
             known.keySet().forEach(r -> r.tell(new RunnerSupervisor.GetStatus(adapter)));
@@ -390,7 +439,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             java.util.Set<String> answered = new java.util.HashSet<>();
             return Behaviors.receive(Collect.class)
                     .onMessage(Got.class, g -> {
-                        live.put(g.status().runnerId(), g.status());
+                        live.put(g.status().runnerId(), g.status().withVramActual(actual.getOrDefault(g.status().runnerId(), -1L)));
                         answered.add(g.status().runnerId());
                         if (answered.size() < known.size()) {
                             return Behaviors.same();

@@ -12,6 +12,11 @@ import java.util.List;
 public interface GpuInventory {
     List<GpuDevice> devices() throws IOException;
 
+    /** Processes using GPU memory and how much (nvidia-smi's per-process view); none for declared GPUs. */
+    default List<NvidiaSmi.GpuProcess> processes() throws IOException {
+        return List.of();
+    }
+
     /** Declared GPUs are always wholly free: nothing else runs on them. */
     static GpuInventory declared(List<GpuDevice> devices) {
         List<GpuDevice> copy = List.copyOf(devices);
@@ -19,7 +24,17 @@ public interface GpuInventory {
     }
 
     static GpuInventory nvidiaSmi(String binary) {
-        return () -> NvidiaSmi.parseGpus(NvidiaSmi.run(binary, NvidiaSmi.QUERY_GPUS));
+        return new GpuInventory() {
+            @Override
+            public List<GpuDevice> devices() throws IOException {
+                return NvidiaSmi.parseGpus(NvidiaSmi.run(binary, NvidiaSmi.QUERY_GPUS));
+            }
+
+            @Override
+            public List<NvidiaSmi.GpuProcess> processes() throws IOException {
+                return NvidiaSmi.parseApps(NvidiaSmi.run(binary, NvidiaSmi.QUERY_APPS));
+            }
+        };
     }
 
     /** {@code llmrt.agent.gpu-source}: "declared" reads {@code llmrt.agent.gpus}; "nvidia-smi" asks the driver. */

@@ -436,7 +436,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private RunnerStatus status() {
         return new RunnerStatus(runnerId, backend.name(), spec.name(), mode.wireName(),
                 phase.name().toLowerCase(java.util.Locale.ROOT), pid, restarts, lastError, inFlight, pending.size(),
-                lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString(), placement.gpus(), placement.vram());
+                lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString(), placement.gpus(), placement.vram(), -1);
     }
 
     private static String rootMessage(Throwable t) {

@@ -128,6 +128,40 @@ class NodeAgentPlacementTest {
     }
 
     @Test
+    void realUseFromNvidiaSmiReplacesTheEstimateInTheReservation() throws Exception {
+        List<GpuDevice> gpus = List.of(new GpuDevice(0, "GPU-0", "H100", 80 * GIB, 0, 80 * GIB));
+        java.util.concurrent.atomic.AtomicLong runnerPid = new java.util.concurrent.atomic.AtomicLong(-1);
+        // what nvidia-smi would say: the runner's process uses 12 GiB on GPU-0, another process 5 GiB
+        GpuInventory smi = new GpuInventory() {
+            @Override
+            public List<GpuDevice> devices() {
+                return gpus;
+            }
+
+            @Override
+            public List<dev.llmrt.agent.gpu.NvidiaSmi.GpuProcess> processes() {
+                return List.of(new dev.llmrt.agent.gpu.NvidiaSmi.GpuProcess("GPU-0", runnerPid.get(), "sim", 12 * GIB),
+                        new dev.llmrt.agent.gpu.NvidiaSmi.GpuProcess("GPU-0", 1, "other", 5 * GIB));
+            }
+        };
+        AgentSettings fastRefresh = AgentSettings.fromConfig(ConfigFactory.parseString(
+                "llmrt.agent.inventory-refresh = 100ms").withFallback(CONFIG));
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create(fastRefresh, Map.of("sim",
+                new SimBackend(Duration.ofSeconds(5), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"))),
+                smi, "node-g", 64 * GIB));
+        agents.add(agent);
+        call(agent, model("est20", 20, -1));
+        runnerPid.set(runners(agent).get(0).pid());
+        testKit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            RunnerStatus s = runners(agent).get(0);
+            assertEquals(20 * GIB, s.vramEstimate(), "the estimate");
+            assertEquals(12 * GIB, s.vramActual(), "what it really uses, side by side");
+            assertEquals(Map.of(0, 12 * GIB), reserved(agent), "the reservation follows the truth");
+            return null;
+        });
+    }
+
+    @Test
     void concurrentPlacementsNeverOvercommitAGpu() throws Exception {
         ActorRef<NodeAgent.Command> agent = agent();
         List<TestProbe<InferenceProtocol.Reply>> replies = new ArrayList<>();
