@@ -13,7 +13,10 @@ import dev.llmrt.agent.placement.GpuAllocationStrategy;
 import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
+import dev.llmrt.gateway.ClusterStatus;
 import dev.llmrt.gateway.GatewayServer;
+import dev.llmrt.gateway.StatusRoutes;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import dev.llmrt.gateway.GatewaySettings;
 import dev.llmrt.gateway.OpenAiRoutes;
 import dev.llmrt.gateway.ShardedModelRouter;
@@ -107,6 +110,9 @@ public final class LlmrtNode {
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends,
                     GpuInventory.fromConfig(config), nodeName, ramBudget,
                     agentRole ? CapacityRegistry.publisher(registry) : c -> {}), "node-agent");
+            if (agentRole) {
+                system.receptionist().tell(Receptionist.register(NodeAgent.SERVICE_KEY, agent));
+            }
             ModelEntity.init(system, catalog, agent, new GpuAllocationStrategy(capacity,
                     model -> catalog.find(model).flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
                                     .flatMap(b -> Demands.of(spec, b, agentSettings.perGpuOverhead())))
@@ -125,7 +131,9 @@ public final class LlmrtNode {
                 started.complete(new Started(null, agent, catalog, capacity));
                 return Behaviors.empty();
             }
-            new GatewayServer(system, openAi).bind(gatewaySettings)
+            StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, Duration.ofSeconds(3)), json,
+                    system.executionContext());
+            new GatewayServer(system, openAi, status).bind(gatewaySettings)
                     .whenComplete((binding, err) -> {
                         if (err != null) {
                             started.completeExceptionally(err);

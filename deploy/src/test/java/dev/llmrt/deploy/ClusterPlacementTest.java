@@ -121,6 +121,14 @@ class ClusterPlacementTest {
         assertEquals("model 'm100' doesn't fit on " + nodeA + ": needs 100.0 GiB VRAM; largest free: 24.0 GiB on "
                 + nodeA + " GPU 1 (its backend can't split it across GPUs)", message);
 
+        // the status API, from any gateway, shows every node and every runner with its estimate
+        com.fasterxml.jackson.databind.JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + gatewayC.port() + "/status")).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
+        assertEquals(3, status.get("nodes").size());
+        java.util.Map<String, Long> estimates = new java.util.TreeMap<>();
+        status.get("runners").forEach(r -> estimates.put(r.get("model").asText(), r.get("vram_estimate_bytes").asLong()));
+        assertEquals(java.util.Map.of("cpu", 0L, "m20", 20L << 30, "m70", 70L << 30, "m8", 8L << 30), estimates);
+
         // node B leaves: its models are placed again on the nodes that remain, with no manual step
         long t0 = System.nanoTime();
         nodes.get(1).stop().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -18,9 +18,10 @@ public final class GatewayServer extends AllDirectives {
     private final ActorSystem<?> system;
     private final Route routes;
 
-    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi) {
+    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status) {
         this.system = system;
         this.routes = handleRejections(notFoundInOpenAiShape(), () -> concat(
+                status.route(),
                 openAi.route(),
                 pathSingleSlash(() -> get(() -> complete(HttpResponse.create()
                         .withEntity(ContentTypes.TEXT_PLAIN_UTF8, "llmrt is running"))))));

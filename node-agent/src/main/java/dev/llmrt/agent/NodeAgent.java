@@ -48,7 +48,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** Every runner on this node, as last reported. */
     public record ListRunners(ActorRef<Runners> replyTo) implements Command {}
 
-    public record Runners(List<RunnerStatus> runners) implements CborSerializable {}
+    public record Runners(String node, List<RunnerStatus> runners) implements CborSerializable {}
+
+    /** Every node's agent registers under this key, so status can be gathered cluster-wide. */
+    public static final org.apache.pekko.actor.typed.receptionist.ServiceKey<Command> SERVICE_KEY =
+            org.apache.pekko.actor.typed.receptionist.ServiceKey.create(Command.class, "llmrt-node-agent");
 
     /** This node's GPUs and what is reserved on each (index to bytes). */
     public record GetCapacity(ActorRef<Capacity> replyTo) implements Command {}
@@ -415,9 +419,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** Asks every runner for its live status; a runner that doesn't answer in time is shown as last reported. */
     private Behavior<Command> onListRunners(ListRunners m) {
         if (statuses.isEmpty()) {
-            m.replyTo().tell(new Runners(List.of()));
+            m.replyTo().tell(new Runners(nodeName, List.of()));
         } else {
-            getContext().spawnAnonymous(collectStatuses(Map.copyOf(statuses), Map.copyOf(actualVram), m.replyTo()));
+            getContext().spawnAnonymous(collectStatuses(nodeName, Map.copyOf(statuses), Map.copyOf(actualVram), m.replyTo()));
         }
         return this;
     }
@@ -428,7 +432,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private enum CollectTimeout implements Collect { INSTANCE }
 
-    private static Behavior<Collect> collectStatuses(Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> known,
+    private static Behavior<Collect> collectStatuses(String nodeName, Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> known,
                                                      Map<String, Long> actual, ActorRef<Runners> replyTo) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             ActorRef<RunnerStatus> adapter = ctx.messageAdapter(RunnerStatus.class, Got::new);
@@ -444,11 +448,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                         if (answered.size() < known.size()) {
                             return Behaviors.same();
                         }
-                        replyTo.tell(new Runners(List.copyOf(live.values())));
+                        replyTo.tell(new Runners(nodeName, List.copyOf(live.values())));
                         return Behaviors.stopped();
                     })
                     .onMessageEquals(CollectTimeout.INSTANCE, () -> {
-                        replyTo.tell(new Runners(List.copyOf(live.values())));
+                        replyTo.tell(new Runners(nodeName, List.copyOf(live.values())));
                         return Behaviors.stopped();
                     })
                     .build();

@@ -1,0 +1,60 @@
+package dev.llmrt.gateway;
+
+import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.placement.CapacityView;
+import dev.llmrt.agent.placement.NodeCapacity;
+import dev.llmrt.runtime.spi.Backend;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+
+/** Status gathered from the cluster: node agents found through the receptionist, capacity from Distributed Data. */
+public final class ClusterStatus implements StatusSource {
+    private final ActorSystem<?> system;
+    private final CapacityView capacity;
+    private final Map<String, Backend> backends;
+    private final Duration timeout;
+
+    public ClusterStatus(ActorSystem<?> system, CapacityView capacity, Map<String, Backend> backends, Duration timeout) {
+        this.system = system;
+        this.capacity = capacity;
+        this.backends = backends;
+        this.timeout = timeout;
+    }
+
+    @Override
+    public Map<String, NodeCapacity> capacity() {
+        return capacity.nodes();
+    }
+
+    @Override
+    public CompletionStage<List<NodeAgent.Runners>> runners() {
+        return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+                        replyTo -> Receptionist.find(NodeAgent.SERVICE_KEY, replyTo), timeout, system.scheduler())
+                .thenComposeAsync(listing -> {
+                    List<CompletableFuture<NodeAgent.Runners>> asks = new ArrayList<>();
+                    for (ActorRef<NodeAgent.Command> agent : listing.getServiceInstances(NodeAgent.SERVICE_KEY)) {
+                        asks.add(AskPattern.<NodeAgent.Command, NodeAgent.Runners>ask(agent, NodeAgent.ListRunners::new,
+                                timeout, system.scheduler()).toCompletableFuture().exceptionally(e -> null));
+                    }
+                    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> asks.stream()
+                            .map(CompletableFuture::join).filter(r -> r != null)
+                            .sorted(java.util.Comparator.comparing(NodeAgent.Runners::node)).toList());
+                }, system.executionContext());
+    }
+
+    @Override
+    public Map<String, String> backends() {
+        Map<String, String> out = new LinkedHashMap<>();
+        backends.forEach((name, b) -> out.put(name, b.status()));
+        return out;
+    }
+}

@@ -1,0 +1,95 @@
+package dev.llmrt.gateway;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.placement.NodeCapacity;
+import dev.llmrt.agent.placement.PlacementPlanner;
+import dev.llmrt.agent.runner.RunnerStatus;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Executor;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * Operations views in JSON: model-runner's {@code GET /engines/status} and {@code GET /engines/ps},
+ * and {@code GET /status} with every node's GPUs and every runner, estimate and actual side by side.
+ */
+public final class StatusRoutes extends AllDirectives {
+    private final StatusSource source;
+    private final ObjectMapper json;
+    private final Executor callbacks;
+
+    public StatusRoutes(StatusSource source, ObjectMapper json, Executor callbacks) {
+        this.source = source;
+        this.json = json;
+        this.callbacks = callbacks;
+    }
+
+    public Route route() {
+        return get(() -> concat(
+                path(PathMatchers.segment("engines").slash("status"), () -> complete(json(json.valueToTree(source.backends())))),
+                path(PathMatchers.segment("engines").slash("ps"), () -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks))),
+                path("status", () -> completeWithFuture(source.runners().thenApplyAsync(this::status, callbacks)))));
+    }
+
+    private HttpResponse ps(List<NodeAgent.Runners> nodes) {
+        ArrayNode out = json.createArrayNode();
+        for (NodeAgent.Runners n : nodes) {
+            for (RunnerStatus r : n.runners()) {
+                ObjectNode o = out.addObject().put("backend_name", r.backend()).put("model_name", r.model())
+                        .put("mode", r.mode()).put("in_use", r.inFlight() > 0).put("loading", r.phase().equals("starting"))
+                        .put("node", n.node());
+                if (r.lastUsed() > 0) {
+                    o.put("last_used", Instant.ofEpochMilli(r.lastUsed()).toString());
+                }
+                o.put("keep_alive", r.keepAlive() < 0 ? "-1" : (r.keepAlive() / 1000) + "s");
+            }
+        }
+        return json(out);
+    }
+
+    private HttpResponse status(List<NodeAgent.Runners> nodes) {
+        ObjectNode root = json.createObjectNode();
+        ArrayNode capacity = root.putArray("nodes");
+        for (NodeCapacity c : source.capacity().values().stream()
+                .sorted(java.util.Comparator.comparing(NodeCapacity::node)).toList()) {
+            ObjectNode n = capacity.addObject().put("node", c.node()).put("ram_available_bytes", c.ramAvailable());
+            ArrayNode gpus = n.putArray("gpus");
+            for (PlacementPlanner.Device g : c.gpus()) {
+                gpus.addObject().put("index", g.index()).put("name", g.name()).put("available_bytes", g.available())
+                        .put("evictable_bytes", c.evictablePerGpu().getOrDefault(g.index(), 0L));
+            }
+            n.set("models", json.valueToTree(c.hosted()));
+        }
+        ArrayNode runners = root.putArray("runners");
+        for (NodeAgent.Runners n : nodes) {
+            for (RunnerStatus r : n.runners()) {
+                ObjectNode o = runners.addObject().put("node", n.node()).put("runner", r.runnerId())
+                        .put("backend", r.backend()).put("model", r.model()).put("mode", r.mode()).put("state", r.phase())
+                        .put("pid", r.pid()).put("restarts", r.restarts()).put("in_flight", r.inFlight())
+                        .put("queued", r.pending()).put("keep_alive_ms", r.keepAlive())
+                        .put("vram_estimate_bytes", r.vramEstimate());
+                if (r.vramActual() >= 0) {
+                    o.put("vram_actual_bytes", r.vramActual());
+                } else {
+                    o.putNull("vram_actual_bytes");
+                }
+                o.set("gpus", json.valueToTree(r.gpus()));
+                if (r.lastError() != null) {
+                    o.put("last_error", r.lastError());
+                }
+            }
+        }
+        return json(root);
+    }
+
+    private static HttpResponse json(com.fasterxml.jackson.databind.JsonNode node) {
+        return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, node.toString());
+    }
+}

@@ -1,0 +1,18 @@
+package dev.llmrt.gateway;
+
+import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.placement.NodeCapacity;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+
+/** What the status routes show: every node's capacity and runners, and each backend's state. */
+public interface StatusSource {
+    Map<String, NodeCapacity> capacity();
+
+    /** Every node's runners; a node that doesn't answer in time is left out. */
+    CompletionStage<List<NodeAgent.Runners>> runners();
+
+    /** Backend name to its status string (model-runner's {@code /engines/status}). */
+    Map<String, String> backends();
+}
