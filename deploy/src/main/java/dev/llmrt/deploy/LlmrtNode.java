@@ -118,7 +118,8 @@ public final class LlmrtNode {
                                     .flatMap(b -> Demands.of(spec, b, agentSettings.perGpuOverhead())))
                             // unknown: any node with a GPU (its agent then reserves a whole one)
                             .orElse(new PlacementPlanner.Demand(1, 0, false, 0)),
-                    cluster.selfMember().address()), "agent");
+                    cluster.selfMember().address(), config.getDuration("llmrt.placement.unhosted-grace"),
+                    config.getInt("llmrt.placement.max-releases-per-round")), "agent");
             stopRunnersOnShutdown(system, agent);
 
             GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);

@@ -34,6 +34,8 @@ class ClusterPlacementTest {
             pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
             pekko.cluster.distributed-data.gossip-interval = 200ms
             pekko.cluster.distributed-data.notify-subscribers-interval = 100ms
+            pekko.cluster.sharding.rebalance-interval = 500ms
+            llmrt.placement.unhosted-grace = 1s
             llmrt.models = [
               { name = "m70", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=71680"] }
               { name = "m20", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=20480"] }
@@ -142,5 +144,16 @@ class ClusterPlacementTest {
         assertEquals(Map.entry(0, List.of(1)), whereIs("m8"), "m8 moved to node A's free GPU");
         HttpResponse<String> m70 = chat(gatewayC, "m70");
         assertEquals(503, m70.statusCode(), "70 GiB fits nowhere now");
+
+        // a node with room joins: the refused model's shard is released and placed there
+        String seed = Cluster.get(nodes.get(0).system()).selfMember().address().toString();
+        start("[ { name = H100, memory = 80GiB } ]", seed);
+        long t1 = System.nanoTime();
+        while (chat(gatewayC, "m70").statusCode() != 200) {
+            assertTrue(System.nanoTime() - t1 < TimeUnit.SECONDS.toNanos(60), "m70 never placed on the new node");
+            Thread.sleep(200);
+        }
+        assertEquals(Map.entry(3, List.of(0)), whereIs("m70"), "m70 runs on the node that joined");
+        System.out.printf("m70 placed on the joining node %d ms after it started%n", (System.nanoTime() - t1) / 1_000_000);
     }
 }

@@ -31,6 +31,9 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
     private final Address selfAddress;
     /** Shard to where it was promised, until the node reports hosting it (or the promise expires). */
     private final Map<String, Promise> promises = new HashMap<>();
+    private final Map<String, Long> unhostedSince = new HashMap<>();
+    private final long unhostedGraceNanos;
+    private final int maxReleasesPerRound;
 
     private record Promise(String node, PlacementPlanner.Placed placed, long ram, long at) {}
 
@@ -39,6 +42,16 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
      * @param selfAddress this node's address: local regions have none of their own
      */
     public GpuAllocationStrategy(CapacityView view, Function<String, PlacementPlanner.Demand> demandOf, Address selfAddress) {
+        this(view, demandOf, selfAddress, java.time.Duration.ofSeconds(30), 4);
+    }
+
+    /**
+     * @param unhostedGrace how long a shard's model may be not loaded on its node before the shard is released
+     */
+    public GpuAllocationStrategy(CapacityView view, Function<String, PlacementPlanner.Demand> demandOf, Address selfAddress,
+                                 java.time.Duration unhostedGrace, int maxReleasesPerRound) {
+        this.unhostedGraceNanos = unhostedGrace.toNanos();
+        this.maxReleasesPerRound = maxReleasesPerRound;
         this.view = view;
         this.demandOf = demandOf;
         this.selfAddress = selfAddress;
@@ -117,8 +130,36 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
         return (a.hasLocalScope() ? selfAddress : a).hostPort();
     }
 
+    /**
+     * Releases shards whose model has not been loaded on their node for {@code unhostedGrace}: a
+     * model its node refused, or one unloaded after its keep-alive. The next request places it
+     * afresh, on the capacity of the moment (a node that joined meanwhile included). Loaded models
+     * never move.
+     */
     @Override
     public Future<java.util.Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, java.util.Set<String> inProgress) {
-        return Future.successful(java.util.Set.of()); // models move only when their node leaves
+        Map<String, NodeCapacity> capacity = view.nodes();
+        long now = System.nanoTime();
+        java.util.Set<String> release = new java.util.HashSet<>();
+        java.util.Set<String> allocated = new java.util.HashSet<>();
+        for (Map.Entry<ActorRef, IndexedSeq<String>> e : current.entrySet()) {
+            NodeCapacity c = capacity.get(nodeOf(e.getKey()));
+            for (String shard : scala.jdk.javaapi.CollectionConverters.asJava(e.getValue())) {
+                allocated.add(shard);
+                boolean hosted = c == null || c.hosted().contains(shard) || promises.containsKey(shard);
+                if (hosted || inProgress.contains(shard)) {
+                    unhostedSince.remove(shard);
+                } else if (now - unhostedSince.computeIfAbsent(shard, s -> now) >= unhostedGraceNanos
+                        && release.size() < maxReleasesPerRound) {
+                    release.add(shard);
+                    unhostedSince.remove(shard);
+                }
+            }
+        }
+        unhostedSince.keySet().retainAll(allocated);
+        if (!release.isEmpty()) {
+            log.info("releasing shards of models not loaded on their node, to be placed afresh: {}", release);
+        }
+        return Future.successful(release);
     }
 }
