@@ -5,21 +5,16 @@ import com.typesafe.config.ConfigFactory;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
+import dev.llmrt.runtime.process.HealthProbe;
 import dev.llmrt.runtime.llamacpp.LlamaCppMemoryEstimator;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.RunContext;
-import java.io.IOException;
-import java.net.StandardProtocolFamily;
 import java.net.URI;
-import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -119,7 +114,7 @@ final class BenchLoadCommand implements Callable<Integer> {
             }
         });
         try {
-            while (health(socket) != 200) {
+            while (HealthProbe.status(socket) != 200) {
                 if (run.isDone() || System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(60)) {
                     throw new IllegalStateException("llama-server did not become healthy");
                 }
@@ -129,21 +124,6 @@ final class BenchLoadCommand implements Callable<Integer> {
         } finally {
             ctx.cancel();
             run.get(30, TimeUnit.SECONDS);
-        }
-    }
-
-    private static int health(Path socket) {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            ch.write(ByteBuffer.wrap("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer buf = ByteBuffer.allocate(64);
-            while (buf.position() < 12 && ch.read(buf) > 0) {
-                // the status line is enough
-            }
-            String head = new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII);
-            return head.length() >= 12 ? Integer.parseInt(head.substring(9, 12)) : -1;
-        } catch (IOException | NumberFormatException e) {
-            return -1;
         }
     }
 

@@ -5,8 +5,8 @@ import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
 import dev.llmrt.runtime.llamacpp.LlamaCppMemoryEstimator;
 import dev.llmrt.runtime.sim.SimBackend;
 import dev.llmrt.runtime.spi.Backend;
+import dev.llmrt.runtime.process.Executables;
 import dev.llmrt.runtime.vllm.VllmBackend;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Optional;
@@ -17,16 +17,7 @@ public final class Backends {
     private Backends() {}
 
     private static Optional<Path> onPath(String configured, String command) {
-        if (!configured.isBlank()) {
-            return Optional.of(Path.of(configured));
-        }
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            Path p = Path.of(dir, command);
-            if (Files.isExecutable(p)) {
-                return Optional.of(p);
-            }
-        }
-        return Optional.empty();
+        return configured.isBlank() ? Executables.onPath(command) : Optional.of(Path.of(configured));
     }
 
     public static Map<String, Backend> fromConfig(Config root) {

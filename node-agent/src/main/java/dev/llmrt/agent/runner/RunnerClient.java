@@ -1,6 +1,7 @@
 package dev.llmrt.agent.runner;
 
 import dev.llmrt.agent.AgentSettings;
+import dev.llmrt.runtime.process.HealthProbe;
 import java.nio.file.Path;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -49,24 +50,9 @@ public final class RunnerClient {
         if (!java.nio.file.Files.exists(socket)) {
             return java.util.concurrent.CompletableFuture.completedFuture(-1); // not bound yet
         }
-        return java.util.concurrent.CompletableFuture.supplyAsync(this::healthNow, healthExecutor);
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> HealthProbe.status(socket), healthExecutor);
     }
 
-    private int healthNow() {
-        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
-            ch.connect(java.net.UnixDomainSocketAddress.of(socket));
-            ch.write(java.nio.ByteBuffer.wrap("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(32);
-            while (buf.position() < 12 && ch.read(buf) > 0) {
-                // the status line is all we need
-            }
-            String head = new String(buf.array(), 0, buf.position(), java.nio.charset.StandardCharsets.US_ASCII);
-            return head.startsWith("HTTP/1.") && head.length() >= 12 ? Integer.parseInt(head.substring(9, 12)) : -1;
-        } catch (java.io.IOException | NumberFormatException e) {
-            return -1; // not listening yet, or gone: the supervisor keeps polling or sees the exit
-        }
-    }
 
     /** POSTs a JSON body to {@code path}. The response entity is the caller's to consume. */
     public CompletionStage<HttpResponse> post(String path, byte[] json, String origin) {

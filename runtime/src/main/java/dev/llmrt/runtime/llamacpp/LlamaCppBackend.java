@@ -3,6 +3,7 @@ package dev.llmrt.runtime.llamacpp;
 import dev.llmrt.runtime.flags.RuntimeFlags;
 import dev.llmrt.runtime.gguf.GgufFile;
 import dev.llmrt.runtime.gguf.GgufReader;
+import dev.llmrt.runtime.process.Executables;
 import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendConfiguration;
@@ -70,13 +71,7 @@ public final class LlamaCppBackend implements Backend {
                 // fall through to the PATH
             }
         }
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            Path p = Path.of(dir, "llama-server");
-            if (Files.isExecutable(p)) {
-                return Optional.of(p);
-            }
-        }
-        return Optional.empty();
+        return Executables.onPath("llama-server");
     }
 
     @Override
@@ -91,14 +86,14 @@ public final class LlamaCppBackend implements Backend {
 
     @Override
     public void install(HttpClient httpClient) throws BackendException {
-        if (binary.isEmpty() || !Files.isExecutable(binary.get())) {
+        if (!Executables.usable(binary)) {
             throw new BackendException("llama-server is not installed: " + INSTALL_HINT);
         }
     }
 
     @Override
     public String status() {
-        if (binary.isEmpty() || !Files.isExecutable(binary.get())) {
+        if (!Executables.usable(binary)) {
             return "Not Installed: binary not found (" + INSTALL_HINT + ")";
         }
         String v = version;

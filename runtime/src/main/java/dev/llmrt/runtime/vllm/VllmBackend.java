@@ -3,6 +3,7 @@ package dev.llmrt.runtime.vllm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmrt.runtime.flags.RuntimeFlags;
+import dev.llmrt.runtime.process.Executables;
 import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendConfiguration;
@@ -62,7 +63,7 @@ public final class VllmBackend implements Backend {
 
     @Override
     public void install(HttpClient httpClient) throws BackendException {
-        if (binary.isEmpty() || !Files.isExecutable(binary.get())) {
+        if (!Executables.usable(binary)) {
             throw new BackendException("vLLM is not installed: on a machine with an NVIDIA GPU, 'pip install vllm' "
                     + "and set llmrt.backends.vllm.binary to its 'vllm' command");
         }
@@ -70,7 +71,7 @@ public final class VllmBackend implements Backend {
 
     @Override
     public String status() {
-        return binary.isPresent() && Files.isExecutable(binary.get()) ? "Running: vllm" : "Not Installed: vllm not found (pip install vllm)";
+        return Executables.usable(binary) ? "Running: vllm" : "Not Installed: vllm not found (pip install vllm)";
     }
 
     @Override
