@@ -104,7 +104,16 @@ public final class LlmrtNode {
             List<String> roles = config.getStringList("pekko.cluster.roles");
             boolean agentRole = roles.isEmpty() || roles.contains("agent");
             boolean gatewayRole = roles.isEmpty() || roles.contains("gateway");
-            CapacityView capacity = new CapacityView();
+            CapacityView capacity = new CapacityView(() -> {
+                java.util.Set<String> live = new java.util.HashSet<>();
+                for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
+                    if (m.status() == org.apache.pekko.cluster.MemberStatus.up()
+                            || m.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp()) {
+                        live.add(m.address().hostPort());
+                    }
+                }
+                return live;
+            });
             ActorRef<CapacityRegistry.Command> registry = ctx.spawn(CapacityRegistry.create(capacity), "capacity");
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends,

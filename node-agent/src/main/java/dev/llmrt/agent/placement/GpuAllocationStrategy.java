@@ -32,6 +32,8 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
     /** Shard to where it was promised, until the node reports hosting it (or the promise expires). */
     private final Map<String, Promise> promises = new HashMap<>();
     private final Map<String, Long> unhostedSince = new HashMap<>();
+    private final Map<String, Long> waitingForRegion = new HashMap<>();
+    private static final long REGION_WAIT_NANOS = 15_000_000_000L;
     private final long unhostedGraceNanos;
     private final int maxReleasesPerRound;
 
@@ -59,7 +61,18 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
 
     @Override
     public Future<ActorRef> allocateShard(ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> current) {
-        return Future.successful(choose(requester, shardId, current.keySet()));
+        try {
+            return Future.successful(choose(requester, shardId, current.keySet()));
+        } catch (RegionNotYetRegistered e) {
+            return scala.concurrent.Future$.MODULE$.failed(e); // the requesting region asks again after its retry interval
+        }
+    }
+
+    /** A node that would fit has published its capacity but its shard region hasn't registered yet. */
+    static final class RegionNotYetRegistered extends RuntimeException {
+        RegionNotYetRegistered(String message) {
+            super(message, null, false, false);
+        }
     }
 
     ActorRef choose(ActorRef requester, String shardId, Set<ActorRef> regions) {
@@ -87,10 +100,22 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
             decision = PlacementPlanner.place(withEvictable, demand);
         }
         if (decision instanceof PlacementPlanner.Placed placed) {
+            waitingForRegion.remove(shardId);
             promises.put(shardId, new Promise(placed.node(), placed, demand.ram(), System.nanoTime()));
             log.info("model '{}' placed on {} GPU(s) {}", shardId, placed.node(), placed.devices());
             return regionByNode.get(placed.node());
         }
+        // a node that joined may fit but its region isn't registered with the coordinator yet: wait a little
+        List<PlacementPlanner.NodeView> joining = capacity.values().stream()
+                .filter(c -> !regionByNode.containsKey(c.node())).map(c -> c.view(false)).toList();
+        if (!joining.isEmpty() && PlacementPlanner.place(joining, demand) instanceof PlacementPlanner.Placed p) {
+            long since = waitingForRegion.computeIfAbsent(shardId, k -> System.nanoTime());
+            if (System.nanoTime() - since < REGION_WAIT_NANOS) {
+                throw new RegionNotYetRegistered("model '" + shardId + "' fits on " + p.node()
+                        + ", whose shard region has not registered yet");
+            }
+        }
+        waitingForRegion.remove(shardId);
         // nowhere: the node with the most room answers, and its agent explains the refusal
         String roomiest = nodes.stream().max(java.util.Comparator.comparingLong(n -> n.devices().stream()
                 .mapToLong(PlacementPlanner.Device::available).max().orElse(0))).orElseThrow().node();
