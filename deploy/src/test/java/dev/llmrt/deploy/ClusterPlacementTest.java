@@ -123,6 +123,15 @@ class ClusterPlacementTest {
         assertEquals("model 'm100' doesn't fit on " + nodeA + ": needs 100.0 GiB VRAM; largest free: 24.0 GiB on "
                 + nodeA + " GPU 1 (its backend can't split it across GPUs)", message);
 
+        // a 3 MiB prompt crosses from node C's gateway to node B's runner (Artery's ordinary frame is 256 KiB)
+        String prompt = "word ".repeat(600_000);
+        HttpResponse<String> big = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayC.port()
+                + "/v1/chat/completions")).timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(
+                "{\"model\":\"m70\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, big.statusCode(), big.body());
+        assertEquals(600_000, JSON.readTree(big.body()).at("/usage/prompt_tokens").asInt());
+
         // the status API, from any gateway, shows every node and every runner with its estimate
         com.fasterxml.jackson.databind.JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + gatewayC.port() + "/status")).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
