@@ -10,7 +10,7 @@ import java.time.Duration;
 /** Everything tunable about a node agent and its runners, read once from {@code llmrt.agent}. */
 public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPendingRequests,
                            Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher,
-                           Duration inventoryRefresh, long perGpuOverhead) {
+                           Duration inventoryRefresh, long perGpuOverhead, Duration capacityPublishInterval) {
 
     /** Polling {@code /health} after start: quick at first, then slower, up to a deadline. */
     public record Readiness(Duration initialInterval, Duration maxInterval, double factor, Duration timeout) {
@@ -54,6 +54,7 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                         c.getDuration("runner-client.strict-timeout"), "llmrt.agent.runner-io-dispatcher"),
                 "llmrt.agent.backend-run-dispatcher",
                 c.getDuration("inventory-refresh"),
-                c.getBytes("per-gpu-overhead"));
+                c.getBytes("per-gpu-overhead"),
+                c.getDuration("capacity-publish-interval"));
     }
 }

@@ -77,6 +77,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private enum RefreshInventory implements Command { INSTANCE }
 
+    private enum PublishCapacity implements Command { INSTANCE }
+
     private record InventoryRead(List<GpuDevice> devices, List<NvidiaSmi.GpuProcess> processes, String error)
             implements Command {}
 
@@ -92,6 +94,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final List<ActorRef<Done>> stopAllWaiters = new ArrayList<>();
     private final GpuInventory inventory;
     private final Consumer<NodeCapacity> capacityListener;
+    private final TimerScheduler<Command> timers;
     private final String nodeName;
     private final long ramBudget;
     private List<GpuDevice> devices = List.of();
@@ -131,6 +134,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                       Consumer<NodeCapacity> capacityListener) {
         super(context);
         this.capacityListener = capacityListener;
+        this.timers = timers;
         this.settings = settings;
         this.backends = Map.copyOf(backends);
         this.inventory = inventory;
@@ -158,6 +162,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                     return this;
                 })
                 .onMessage(InventoryRead.class, this::onInventoryRead)
+                .onMessageEquals(PublishCapacity.INSTANCE, () -> {
+                    publishNow();
+                    return this;
+                })
                 .build();
     }
 
@@ -283,8 +291,17 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
     }
 
-    /** Tells the cluster what this node has room for (through the capacity registry). */
+    /**
+     * Tells the cluster what this node has room for, at most once per publish interval: runners
+     * flip between busy and idle with every request when traffic is light.
+     */
     private void publishCapacity() {
+        if (!timers.isTimerActive(PublishCapacity.INSTANCE)) {
+            timers.startSingleTimer(PublishCapacity.INSTANCE, settings.capacityPublishInterval());
+        }
+    }
+
+    private void publishNow() {
         PlacementPlanner.NodeView room = view(Map.of());
         Map<Integer, Long> evictable = new java.util.TreeMap<>();
         List<String> hosted = new ArrayList<>();
