@@ -123,7 +123,7 @@ public final class LlmrtNode {
                 system.receptionist().tell(Receptionist.register(NodeAgent.SERVICE_KEY, agent));
             }
             ModelEntity.init(system, catalog, agent, new GpuAllocationStrategy(capacity,
-                    model -> catalog.find(model).flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
+                    model -> catalog.find(ModelCatalog.modelOf(model)).flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
                                     .flatMap(b -> Demands.of(spec, b, agentSettings.perGpuOverhead())))
                             // unknown: any node with a GPU (its agent then reserves a whole one)
                             .orElse(new PlacementPlanner.Demand(1, 0, false, 0)),
@@ -135,7 +135,7 @@ public final class LlmrtNode {
             ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
                     .getOrCreate("jackson-json", Optional.empty());
             OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(),
-                    new ShardedModelRouter(system, gatewaySettings.responseTimeout()), gatewaySettings,
+                    new ShardedModelRouter(system, gatewaySettings.responseTimeout(), catalog), gatewaySettings,
                     Materializer.matFromSystem(system), json);
             if (!gatewayRole) {
                 started.complete(new Started(null, agent, catalog, capacity));

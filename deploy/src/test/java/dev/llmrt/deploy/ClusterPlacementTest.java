@@ -42,6 +42,7 @@ class ClusterPlacementTest {
               { name = "m8", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=8192"] }
               { name = "cpu", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=0", "--ram-mb=1024"] }
               { name = "m100", backend = sim, keep-alive = "-1", runtime-flags = ["--vram-mb=102400"] }
+              { name = "rep", backend = sim, keep-alive = "-1", replicas = 2, runtime-flags = ["--vram-mb=2048"] }
             ]
             """;
     private static final List<LlmrtNode> nodes = new ArrayList<>();
@@ -104,6 +105,18 @@ class ClusterPlacementTest {
         return null;
     }
 
+    private static java.util.Set<Integer> nodesRunning(String model) throws Exception {
+        java.util.Set<Integer> out = new java.util.TreeSet<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            NodeAgent.Runners runners = AskPattern.<NodeAgent.Command, NodeAgent.Runners>ask(started.get(i).agent(),
+                    NodeAgent.ListRunners::new, Duration.ofSeconds(5), nodes.get(i).system().scheduler()).toCompletableFuture().get();
+            if (runners.runners().stream().anyMatch(r -> r.model().equals(model))) {
+                out.add(i);
+            }
+        }
+        return out;
+    }
+
     @Test
     void modelsLandWhereTheyFitAndMoveWhenTheirNodeLeaves() throws Exception {
         LlmrtNode.Started gatewayC = started.get(2);
@@ -115,6 +128,11 @@ class ClusterPlacementTest {
         assertEquals(Map.entry(1, List.of(0)), whereIs("m8"), "best fit: B's 10 GiB beats A's 24 GiB");
         assertEquals(200, chat(gatewayC, "cpu").statusCode());
         assertEquals(Map.entry(2, List.of()), whereIs("cpu"), "a model without VRAM goes to the node without GPUs");
+
+        // two replicas: requests take them in turn, and they land on different nodes
+        assertEquals(200, chat(gatewayC, "rep").statusCode());
+        assertEquals(200, chat(gatewayC, "rep").statusCode());
+        assertEquals(java.util.Set.of(0, 1), nodesRunning("rep"), "replica 1 on B's last 2 GiB, replica 2 next to m20 on A");
 
         HttpResponse<String> tooBig = chat(gatewayC, "m100");
         assertEquals(503, tooBig.statusCode());
@@ -138,7 +156,7 @@ class ClusterPlacementTest {
         assertEquals(3, status.get("nodes").size());
         java.util.Map<String, Long> estimates = new java.util.TreeMap<>();
         status.get("runners").forEach(r -> estimates.put(r.get("model").asText(), r.get("vram_estimate_bytes").asLong()));
-        assertEquals(java.util.Map.of("cpu", 0L, "m20", 20L << 30, "m70", 70L << 30, "m8", 8L << 30), estimates);
+        assertEquals(java.util.Map.of("cpu", 0L, "m20", 20L << 30, "m70", 70L << 30, "m8", 8L << 30, "rep", 2L << 30), estimates);
 
         // node B leaves: its models are placed again on the nodes that remain, with no manual step
         long t0 = System.nanoTime();

@@ -16,6 +16,12 @@ public final class ModelCatalog {
     private final Map<String, ModelSpec> models;
 
     public ModelCatalog(Collection<ModelSpec> specs) {
+        this(specs, Map.of());
+    }
+
+    /** @param replicas model name to its replica count (1 when absent) */
+    public ModelCatalog(Collection<ModelSpec> specs, Map<String, Integer> replicas) {
+        this.replicas = Map.copyOf(replicas);
         Map<String, ModelSpec> byName = new LinkedHashMap<>();
         for (ModelSpec spec : specs) {
             if (byName.put(spec.name(), spec) != null) {
@@ -27,17 +33,28 @@ public final class ModelCatalog {
     }
 
     private final List<String> order;
+    private final Map<String, Integer> replicas;
 
     /**
      * Reads {@code llmrt.models}: each entry has {@code name}, {@code backend}, and optionally
-     * {@code model} (defaults to the name), {@code context-size}, {@code runtime-flags} and
-     * {@code keep-alive} (a duration, {@code 0}, or {@code -1} for never).
+     * {@code model} (defaults to the name), {@code context-size}, {@code runtime-flags},
+     * {@code keep-alive} (a duration, {@code 0}, or {@code -1} for never) and {@code replicas}
+     * (copies placed on different nodes where they fit; requests are spread over them).
      */
     public static ModelCatalog fromConfig(Config config, Duration defaultKeepAlive) {
         List<ModelSpec> specs = new ArrayList<>();
+        Map<String, Integer> replicas = new LinkedHashMap<>();
         for (Config entry : config.getConfigList("llmrt.models")) {
             String name = entry.getString("name");
+            if (name.contains(REPLICA_SEPARATOR)) {
+                throw new IllegalArgumentException("llmrt.models: model name '" + name + "' may not contain '" + REPLICA_SEPARATOR + "'");
+            }
             try {
+                int n = entry.hasPath("replicas") ? entry.getInt("replicas") : 1;
+                if (n < 1) {
+                    throw new IllegalArgumentException("replicas must be at least 1");
+                }
+                replicas.put(name, n);
                 Long contextSize = entry.hasPath("context-size") ? entry.getLong("context-size") : null;
                 List<String> flags = entry.hasPath("runtime-flags") ? entry.getStringList("runtime-flags") : List.of();
                 long keepAlive = entry.hasPath("keep-alive") ? keepAliveMillis(entry.getString("keep-alive"))
@@ -49,7 +66,25 @@ public final class ModelCatalog {
                 throw new IllegalArgumentException("llmrt.models entry '" + name + "': " + e.getMessage(), e);
             }
         }
-        return new ModelCatalog(specs);
+        return new ModelCatalog(specs, replicas);
+    }
+
+    /** Separates a model's name from its replica number in entity and shard ids ({@code name#1}). */
+    public static final String REPLICA_SEPARATOR = "#";
+
+    public int replicas(String model) {
+        return replicas.getOrDefault(model, 1);
+    }
+
+    /** The entity (and shard) id of a model's replica: the name for the first, {@code name#i} for the others. */
+    public static String replicaId(String model, int replica) {
+        return replica == 0 ? model : model + REPLICA_SEPARATOR + replica;
+    }
+
+    /** The model a replica's entity id belongs to. */
+    public static String modelOf(String replicaId) {
+        int i = replicaId.lastIndexOf(REPLICA_SEPARATOR);
+        return i < 0 ? replicaId : replicaId.substring(0, i);
     }
 
     /**

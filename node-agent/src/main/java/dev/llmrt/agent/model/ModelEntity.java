@@ -20,8 +20,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * One model, placed on a node by Cluster Sharding (entity id = model name). It routes each request
- * to the node agent of the node it lives on, which runs the model.
+ * One replica of a model, placed on a node by Cluster Sharding (entity id = model name, or
+ * {@code name#i} for further replicas). It routes each request to the node agent of the node it
+ * lives on, which runs the model.
  */
 public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
 
@@ -55,7 +56,7 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
     }
 
     private static Entity<Command, ShardingEnvelope<Command>> entity(ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {
-        return Entity.of(KEY, ctx -> create(ctx.getEntityId(), catalog, agent));
+        return Entity.of(KEY, ctx -> create(ModelCatalog.modelOf(ctx.getEntityId()), catalog, agent));
     }
 
     /** Each model is its own shard, so placement decides per model. */

@@ -95,7 +95,25 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
             return requester; // no capacity known yet (cluster starting): the agent still checks locally
         }
         PlacementPlanner.Demand demand = demandOf.apply(shardId);
-        PlacementPlanner.Decision decision = PlacementPlanner.place(nodes, demand);
+        // replicas of one model go to different nodes where they fit (a node runs one runner per model)
+        String model = modelOf(shardId);
+        java.util.Set<String> holding = new java.util.HashSet<>();
+        capacity.values().forEach(c -> {
+            if (c.hosted().contains(model)) {
+                holding.add(c.node());
+            }
+        });
+        promises.forEach((shard, p) -> {
+            if (modelOf(shard).equals(model)) {
+                holding.add(p.node());
+            }
+        });
+        List<PlacementPlanner.NodeView> spread = nodes.stream().filter(n -> !holding.contains(n.node())).toList();
+        PlacementPlanner.Decision decision = spread.isEmpty() || spread.size() == nodes.size()
+                ? PlacementPlanner.place(nodes, demand) : PlacementPlanner.place(spread, demand);
+        if (!(decision instanceof PlacementPlanner.Placed)) {
+            decision = PlacementPlanner.place(nodes, demand);
+        }
         if (!(decision instanceof PlacementPlanner.Placed)) {
             decision = PlacementPlanner.place(withEvictable, demand);
         }
@@ -147,7 +165,14 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
     private void expirePromises(Map<String, NodeCapacity> capacity) {
         long now = System.nanoTime();
         promises.entrySet().removeIf(e -> now - e.getValue().at() > PROMISE_TTL_NANOS
-                || (capacity.containsKey(e.getValue().node()) && capacity.get(e.getValue().node()).hosted().contains(e.getKey())));
+                || (capacity.containsKey(e.getValue().node())
+                        && capacity.get(e.getValue().node()).hosted().contains(modelOf(e.getKey()))));
+    }
+
+    /** Shard ids are model names, with {@code #i} for further replicas. */
+    private static String modelOf(String shardId) {
+        int i = shardId.lastIndexOf('#');
+        return i < 0 ? shardId : shardId.substring(0, i);
     }
 
     private String nodeOf(ActorRef region) {
@@ -171,7 +196,7 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
             NodeCapacity c = capacity.get(nodeOf(e.getKey()));
             for (String shard : scala.jdk.javaapi.CollectionConverters.asJava(e.getValue())) {
                 allocated.add(shard);
-                boolean hosted = c == null || c.hosted().contains(shard) || promises.containsKey(shard);
+                boolean hosted = c == null || c.hosted().contains(modelOf(shard)) || promises.containsKey(shard);
                 if (hosted || inProgress.contains(shard)) {
                     unhostedSince.remove(shard);
                 } else if (now - unhostedSince.computeIfAbsent(shard, s -> now) >= unhostedGraceNanos
