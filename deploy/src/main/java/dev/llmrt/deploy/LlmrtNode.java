@@ -118,7 +118,7 @@ public final class LlmrtNode {
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends,
                     GpuInventory.fromConfig(config), nodeName, ramBudget,
-                    agentRole ? CapacityRegistry.publisher(registry) : c -> {}), "node-agent");
+                    agentRole ? CapacityRegistry.publisher(registry) : c -> {}, localModelFiles(catalog, backends)), "node-agent");
             if (agentRole) {
                 system.receptionist().tell(Receptionist.register(NodeAgent.SERVICE_KEY, agent));
             }
@@ -154,6 +154,14 @@ public final class LlmrtNode {
                     });
             return Behaviors.empty();
         });
+    }
+
+    /** Catalog models whose files are on this node (backends with a model store; sim models are names). */
+    private static List<String> localModelFiles(ModelCatalog catalog, Map<String, Backend> backends) {
+        return catalog.all().stream()
+                .filter(spec -> backends.containsKey(spec.backend()) && !backends.get(spec.backend()).usesExternalModelManagement())
+                .filter(spec -> java.nio.file.Files.exists(java.nio.file.Path.of(spec.model())))
+                .map(spec -> spec.name()).toList();
     }
 
     private static void stopRunnersOnShutdown(ActorSystem<Void> system, ActorRef<NodeAgent.Command> agent) {

@@ -94,6 +94,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final List<ActorRef<Done>> stopAllWaiters = new ArrayList<>();
     private final GpuInventory inventory;
     private final Consumer<NodeCapacity> capacityListener;
+    private final List<String> modelFiles;
     private final TimerScheduler<Command> timers;
     private final String nodeName;
     private final long ramBudget;
@@ -125,14 +126,22 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** @param capacityListener hears this node's capacity after every change (the cluster-wide registry) */
     public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends, GpuInventory inventory,
                                            String nodeName, long ramBudget, Consumer<NodeCapacity> capacityListener) {
+        return create(settings, backends, inventory, nodeName, ramBudget, capacityListener, List.of());
+    }
+
+    /** @param modelFiles the catalog models whose files this node holds (placement prefers it for them) */
+    public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends, GpuInventory inventory,
+                                           String nodeName, long ramBudget, Consumer<NodeCapacity> capacityListener,
+                                           List<String> modelFiles) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new NodeAgent(ctx, timers, settings, backends, inventory, nodeName, ramBudget, capacityListener)));
+                new NodeAgent(ctx, timers, settings, backends, inventory, nodeName, ramBudget, capacityListener, modelFiles)));
     }
 
     private NodeAgent(ActorContext<Command> context, TimerScheduler<Command> timers, AgentSettings settings,
                       Map<String, Backend> backends, GpuInventory inventory, String nodeName, long ramBudget,
-                      Consumer<NodeCapacity> capacityListener) {
+                      Consumer<NodeCapacity> capacityListener, List<String> modelFiles) {
         super(context);
+        this.modelFiles = List.copyOf(modelFiles);
         this.capacityListener = capacityListener;
         this.timers = timers;
         this.settings = settings;
@@ -314,7 +323,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 }
             }
         }
-        capacityListener.accept(new NodeCapacity(nodeName, room.ramAvailable(), room.devices(), hosted, evictable));
+        capacityListener.accept(new NodeCapacity(nodeName, room.ramAvailable(), room.devices(), hosted, evictable, modelFiles));
     }
 
     /** This node's room: free GPU memory minus reservations (except those being released), and RAM. */

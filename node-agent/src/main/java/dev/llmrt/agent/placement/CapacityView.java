@@ -39,7 +39,7 @@ public final class CapacityView {
         return out;
     }
 
-    void update(Map<String, NodeCapacity> latest) {
+    public void update(Map<String, NodeCapacity> latest) {
         nodes.set(Map.copyOf(latest));
     }
 }

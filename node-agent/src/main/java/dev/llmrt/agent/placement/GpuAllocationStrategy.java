@@ -80,11 +80,17 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
         for (ActorRef region : regions) {
             regionByNode.put(nodeOf(region), region);
         }
+        String node = chooseNode(shardId, regionByNode.keySet());
+        return node == null ? requester : regionByNode.get(node);
+    }
+
+    /** The node (of those with a shard region) for the shard, or null when no capacity is known yet. */
+    String chooseNode(String shardId, Set<String> regionNodes) {
         Map<String, NodeCapacity> capacity = view.nodes();
         expirePromises(capacity);
         List<PlacementPlanner.NodeView> nodes = new ArrayList<>();
         List<PlacementPlanner.NodeView> withEvictable = new ArrayList<>();
-        for (String node : regionByNode.keySet()) {
+        for (String node : regionNodes) {
             NodeCapacity c = capacity.get(node);
             if (c != null) {
                 nodes.add(minusPromises(c.view(false)));
@@ -92,7 +98,7 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
             }
         }
         if (nodes.isEmpty()) {
-            return requester; // no capacity known yet (cluster starting): the agent still checks locally
+            return null; // no capacity known yet (cluster starting): the requester takes it, its agent checks
         }
         PlacementPlanner.Demand demand = demandOf.apply(shardId);
         // replicas of one model go to different nodes where they fit (a node runs one runner per model)
@@ -109,8 +115,13 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
             }
         });
         List<PlacementPlanner.NodeView> spread = nodes.stream().filter(n -> !holding.contains(n.node())).toList();
-        PlacementPlanner.Decision decision = spread.isEmpty() || spread.size() == nodes.size()
-                ? PlacementPlanner.place(nodes, demand) : PlacementPlanner.place(spread, demand);
+        // nodes that already hold the model's file come first: nothing to fetch or copy
+        List<PlacementPlanner.NodeView> withFile = spread.stream().filter(n -> capacity.containsKey(n.node())
+                && capacity.get(n.node()).modelFiles().contains(model)).toList();
+        PlacementPlanner.Decision decision = PlacementPlanner.place(withFile, demand);
+        if (!(decision instanceof PlacementPlanner.Placed)) {
+            decision = PlacementPlanner.place(spread, demand);
+        }
         if (!(decision instanceof PlacementPlanner.Placed)) {
             decision = PlacementPlanner.place(nodes, demand);
         }
@@ -121,11 +132,11 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
             waitingForRegion.remove(shardId);
             promises.put(shardId, new Promise(placed.node(), placed, demand.ram(), System.nanoTime()));
             log.info("model '{}' placed on {} GPU(s) {}", shardId, placed.node(), placed.devices());
-            return regionByNode.get(placed.node());
+            return placed.node();
         }
         // a node that joined may fit but its region isn't registered with the coordinator yet: wait a little
         List<PlacementPlanner.NodeView> joining = capacity.values().stream()
-                .filter(c -> !regionByNode.containsKey(c.node())).map(c -> c.view(false)).toList();
+                .filter(c -> !regionNodes.contains(c.node())).map(c -> c.view(false)).toList();
         if (!joining.isEmpty() && PlacementPlanner.place(joining, demand) instanceof PlacementPlanner.Placed p) {
             long since = waitingForRegion.computeIfAbsent(shardId, k -> System.nanoTime());
             if (System.nanoTime() - since < REGION_WAIT_NANOS) {
@@ -139,7 +150,7 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
                 .mapToLong(PlacementPlanner.Device::available).max().orElse(0))).orElseThrow().node();
         log.warn("model '{}' fits on no node ({}); routing to {}", shardId,
                 ((PlacementPlanner.Refused) decision).reason(), roomiest);
-        return regionByNode.get(roomiest);
+        return roomiest;
     }
 
     private PlacementPlanner.NodeView minusPromises(PlacementPlanner.NodeView n) {

@@ -6,10 +6,15 @@ import java.util.Map;
 
 /**
  * What a node publishes for placement, cluster-wide: its GPUs' room after its own reservations,
- * the RAM left for models, the models it runs, and what idle runners hold per GPU (evictable).
+ * the RAM left for models, the models it runs, what idle runners hold per GPU (evictable), and
+ * the catalog models whose files it already holds (no download or copy needed).
  */
 public record NodeCapacity(String node, long ramAvailable, List<PlacementPlanner.Device> gpus, List<String> hosted,
-                           Map<Integer, Long> evictablePerGpu) implements CborSerializable {
+                           Map<Integer, Long> evictablePerGpu, List<String> modelFiles) implements CborSerializable {
+
+    public NodeCapacity {
+        modelFiles = modelFiles == null ? List.of() : List.copyOf(modelFiles);
+    }
 
     public PlacementPlanner.NodeView view(boolean withEvictable) {
         List<PlacementPlanner.Device> room = gpus.stream().map(g -> withEvictable
