@@ -1,5 +1,6 @@
 package dev.llmrt.runtime.flags;
 
+import dev.llmrt.runtime.spi.BackendException;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -37,6 +38,15 @@ public final class RuntimeFlags {
             }
         }
         return List.copyOf(flags);
+    }
+
+    /** {@link #validate}, for a backend: a refusal is the {@link BackendException} the backend reports. */
+    public static List<String> validated(String backend, Set<String> allowed, List<String> flags) throws BackendException {
+        try {
+            return validate(backend, allowed, flags);
+        } catch (IllegalArgumentException e) {
+            throw new BackendException(e.getMessage(), e);
+        }
     }
 
     private static IllegalArgumentException refused(String flag, String backend, String why) {

@@ -140,12 +140,7 @@ public final class LlamaCppBackend implements Backend {
     /** The llama-server arguments, in model-runner's order. */
     public List<String> arguments(Path socket, String model, String modelRef, BackendMode mode,
                                   BackendConfiguration config) throws BackendException {
-        List<String> flags;
-        try {
-            flags = RuntimeFlags.validate(NAME, RuntimeFlags.LLAMA_CPP, config.runtimeFlags());
-        } catch (IllegalArgumentException e) {
-            throw new BackendException(e.getMessage(), e);
-        }
+        List<String> flags = RuntimeFlags.validated(NAME, RuntimeFlags.LLAMA_CPP, config.runtimeFlags());
         if (!socket.getFileName().toString().endsWith(".sock")) {
             throw new BackendException("llama-server listens on a Unix socket only when its path ends in .sock: " + socket);
         }

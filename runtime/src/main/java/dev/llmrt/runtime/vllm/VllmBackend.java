@@ -91,12 +91,7 @@ public final class VllmBackend implements Backend {
 
     public List<String> arguments(Path socket, String model, String modelRef, BackendMode mode,
                                   BackendConfiguration config) throws BackendException {
-        List<String> flags;
-        try {
-            flags = RuntimeFlags.validate(NAME, RuntimeFlags.VLLM, config.runtimeFlags());
-        } catch (IllegalArgumentException e) {
-            throw new BackendException(e.getMessage(), e);
-        }
+        List<String> flags = RuntimeFlags.validated(NAME, RuntimeFlags.VLLM, config.runtimeFlags());
         List<String> args = new ArrayList<>(List.of("serve", model, "--uds", socket.toString()));
         if (!hasFlag(flags, "--served-model-name")) {
             args.addAll(List.of("--served-model-name", modelRef));
