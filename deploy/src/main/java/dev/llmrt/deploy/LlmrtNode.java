@@ -123,10 +123,7 @@ public final class LlmrtNode {
                 system.receptionist().tell(Receptionist.register(NodeAgent.SERVICE_KEY, agent));
             }
             ModelEntity.init(system, catalog, agent, new GpuAllocationStrategy(capacity,
-                    model -> catalog.find(ModelCatalog.modelOf(model)).flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
-                                    .flatMap(b -> Demands.of(spec, b, agentSettings.perGpuOverhead())))
-                            // unknown: any node with a GPU (its agent then reserves a whole one)
-                            .orElse(new PlacementPlanner.Demand(1, 0, false, 0)),
+                    demandsOf(catalog, backends, agentSettings.perGpuOverhead()),
                     cluster.selfMember().address(), config.getDuration("llmrt.placement.unhosted-grace"),
                     config.getInt("llmrt.placement.max-releases-per-round")), "agent");
             stopRunnersOnShutdown(system, agent);
@@ -154,6 +151,17 @@ public final class LlmrtNode {
                     });
             return Behaviors.empty();
         });
+    }
+
+    /** What each model needs, estimated once per model (the estimate reads the model's header). */
+    private static java.util.function.Function<String, PlacementPlanner.Demand> demandsOf(
+            ModelCatalog catalog, Map<String, Backend> backends, long perGpuOverhead) {
+        Map<String, PlacementPlanner.Demand> cache = new java.util.concurrent.ConcurrentHashMap<>();
+        return shard -> cache.computeIfAbsent(ModelCatalog.modelOf(shard), model -> catalog.find(model)
+                .flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
+                        .flatMap(b -> Demands.of(spec, b, perGpuOverhead)))
+                // unknown: any node with a GPU (its agent then reserves a whole one)
+                .orElse(new PlacementPlanner.Demand(1, 0, false, 0)));
     }
 
     /** Catalog models whose files are on this node (backends with a model store; sim models are names). */

@@ -108,6 +108,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final Map<ActorRef<RunnerSupervisor.Command>, Reservation> reservations = new HashMap<>();
     /** Requests for a model whose runner waits for evicted runners to free their memory. */
     private final List<Dispatch> waitingForRoom = new ArrayList<>();
+    private final Map<ModelSpec, java.util.Optional<PlacementPlanner.Demand>> demands = new HashMap<>();
     private long runnerSeq;
 
     public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends) {
@@ -119,17 +120,17 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return create(settings, backends, inventory, nodeName, ramBudget, c -> {});
     }
 
-    /**
-     * @param nodeName  how refusals name this node
-     * @param ramBudget RAM models may use on this node
-     */
-    /** @param capacityListener hears this node's capacity after every change (the cluster-wide registry) */
     public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends, GpuInventory inventory,
                                            String nodeName, long ramBudget, Consumer<NodeCapacity> capacityListener) {
         return create(settings, backends, inventory, nodeName, ramBudget, capacityListener, List.of());
     }
 
-    /** @param modelFiles the catalog models whose files this node holds (placement prefers it for them) */
+    /**
+     * @param nodeName         how placement and refusals name this node (its cluster address)
+     * @param ramBudget        RAM models may use on this node
+     * @param capacityListener hears this node's capacity after changes (the cluster-wide registry)
+     * @param modelFiles       the catalog models whose files this node holds (placement prefers it for them)
+     */
     public static Behavior<Command> create(AgentSettings settings, Map<String, Backend> backends, GpuInventory inventory,
                                            String nodeName, long ramBudget, Consumer<NodeCapacity> capacityListener,
                                            List<String> modelFiles) {
@@ -254,7 +255,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * zero: it gets a whole GPU (the largest) where there is one.
      */
     private PlacementPlanner.Demand demand(ModelSpec spec, BackendMode mode, Backend backend) {
-        return Demands.of(spec, backend, settings.perGpuOverhead())
+        // the estimate reads the model's header: once per model is enough
+        return demands.computeIfAbsent(spec, s -> Demands.of(s, backend, settings.perGpuOverhead()))
                 .map(d -> devices.isEmpty() // a node without GPUs runs it on the CPU
                         ? new PlacementPlanner.Demand(0, d.ram() + d.vram(), false, 0) : d)
                 .orElseGet(() -> {

@@ -22,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -131,10 +130,7 @@ public final class LlamaCppBackend implements Backend {
     public void run(RunContext ctx, Path socket, String model, String modelRef, BackendMode mode,
                     BackendConfiguration config) throws BackendException {
         install(null);
-        List<String> command = new ArrayList<>();
-        command.add(binary.get().toString());
-        command.addAll(arguments(socket, model, modelRef, mode, config));
-        runner.run(ctx, command, Map.of(), socket);
+        runner.run(ctx, binary.get(), arguments(socket, model, modelRef, mode, config), socket);
     }
 
     /** The llama-server arguments, in model-runner's order. */

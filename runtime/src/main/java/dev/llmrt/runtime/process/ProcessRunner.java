@@ -42,6 +42,14 @@ public final class ProcessRunner {
         this.errorTransformer = errorTransformer;
     }
 
+    /** Runs {@code binary} with {@code arguments}: the common case of a backend's {@code run}. */
+    public void run(RunContext ctx, Path binary, List<String> arguments, Path socket) throws BackendException {
+        List<String> command = new java.util.ArrayList<>();
+        command.add(binary.toString());
+        command.addAll(arguments);
+        run(ctx, command, Map.of(), socket);
+    }
+
     public void run(RunContext ctx, List<String> command, Map<String, String> environment, Path socket)
             throws BackendException {
         if (ctx.isCancelled()) {

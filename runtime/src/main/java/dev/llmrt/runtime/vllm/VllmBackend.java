@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -83,10 +82,7 @@ public final class VllmBackend implements Backend {
     public void run(RunContext ctx, Path socket, String model, String modelRef, BackendMode mode,
                     BackendConfiguration config) throws BackendException {
         install(null);
-        List<String> command = new ArrayList<>();
-        command.add(binary.get().toString());
-        command.addAll(arguments(socket, model, modelRef, mode, config));
-        runner.run(ctx, command, Map.of(), socket);
+        runner.run(ctx, binary.get(), arguments(socket, model, modelRef, mode, config), socket);
     }
 
     public List<String> arguments(Path socket, String model, String modelRef, BackendMode mode,
