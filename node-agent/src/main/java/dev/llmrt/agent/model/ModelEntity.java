@@ -38,14 +38,9 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
     private final ModelCatalog catalog;
     private final ActorRef<NodeAgent.Command> agent;
 
-    /** Registers the entity type; entities on this node use {@code localAgent}. */
-    public static void init(ActorSystem<?> system, ModelCatalog catalog, ActorRef<NodeAgent.Command> localAgent) {
-        ClusterSharding.get(system).init(entity(catalog, localAgent));
-    }
-
     /**
-     * Registers the entity type with its own shard per model (shard id = model name), placed by
-     * {@code strategy} on nodes with {@code role}.
+     * Registers the entity type with its own shard per model replica (shard id = entity id), placed
+     * by {@code strategy} on nodes with {@code role}; entities on this node use {@code localAgent}.
      */
     public static void init(ActorSystem<?> system, ModelCatalog catalog, ActorRef<NodeAgent.Command> localAgent,
                             ShardCoordinator.ShardAllocationStrategy strategy, String role) {

@@ -166,9 +166,4 @@ public final class LlamaCppMemoryEstimator {
     private static long pad(long n, long to) {
         return (n + to - 1) / to * to;
     }
-
-    /** Convenience for the KV type names llama.cpp accepts. */
-    static GgmlType kvType(String name) {
-        return GgmlType.valueOf(name.toUpperCase(java.util.Locale.ROOT));
-    }
 }
