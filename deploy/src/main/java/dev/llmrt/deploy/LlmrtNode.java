@@ -10,7 +10,9 @@ import dev.llmrt.agent.placement.CapacityRegistry;
 import dev.llmrt.agent.placement.CapacityView;
 import dev.llmrt.agent.placement.Demands;
 import dev.llmrt.agent.placement.GpuAllocationStrategy;
+import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.placement.PlacementPlanner;
+import dev.llmrt.agent.placement.PlacementSettings;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.gateway.ClusterStatus;
@@ -21,8 +23,16 @@ import dev.llmrt.gateway.GatewaySettings;
 import dev.llmrt.gateway.OpenAiRoutes;
 import dev.llmrt.gateway.ShardedModelRouter;
 import dev.llmrt.runtime.spi.Backend;
+import dev.llmrt.runtime.spi.BackendMode;
+import com.sun.management.OperatingSystemMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -34,6 +44,8 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -98,35 +110,35 @@ public final class LlmrtNode {
             }
             long ramBudget = config.getBytes("llmrt.agent.model-ram");
             if (ramBudget <= 0) {
-                ramBudget = (long) (((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-                        .getOperatingSystemMXBean()).getTotalMemorySize() * 0.8);
+                ramBudget = (long) (((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize()
+                        * config.getDouble("llmrt.agent.model-ram-share"));
             }
             List<String> roles = config.getStringList("pekko.cluster.roles");
             boolean agentRole = roles.isEmpty() || roles.contains("agent");
             boolean gatewayRole = roles.isEmpty() || roles.contains("gateway");
             CapacityView capacity = new CapacityView(() -> {
-                java.util.Set<String> live = new java.util.HashSet<>();
-                for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
-                    if (m.status() == org.apache.pekko.cluster.MemberStatus.up()
-                            || m.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp()) {
+                Set<String> live = new HashSet<>();
+                for (Member m : cluster.state().getMembers()) {
+                    if (m.status() == MemberStatus.up() || m.status() == MemberStatus.weaklyUp()) {
                         live.add(m.address().hostPort());
                     }
                 }
                 return live;
             });
             ActorRef<CapacityRegistry.Command> registry = ctx.spawn(CapacityRegistry.create(capacity), "capacity");
+            // one estimate per model for the node's agent and its allocation strategy alike
+            Demands demands = new Demands(backends);
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
-            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings, backends,
-                    GpuInventory.fromConfig(config), nodeName, ramBudget,
-                    agentRole ? CapacityRegistry.publisher(registry) : c -> {}, localModelFiles(catalog, backends)), "node-agent");
+            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings,
+                    NodeAgent.Setup.local(nodeName, backends).withGpus(GpuInventory.fromConfig(config), ramBudget)
+                            .inCluster(demands, capacity, agentRole ? CapacityRegistry.publisher(registry) : c -> {},
+                                    localModelFiles(catalog, backends))), "node-agent");
             if (agentRole) {
                 system.receptionist().tell(Receptionist.register(NodeAgent.SERVICE_KEY, agent));
             }
-            ModelEntity.init(system, catalog, agent, new GpuAllocationStrategy(capacity,
-                    demandsOf(catalog, backends, agentSettings.perGpuOverhead()),
-                    cluster.selfMember().address(), config.getDuration("llmrt.placement.unhosted-grace"),
-                    config.getInt("llmrt.placement.max-releases-per-round")), "agent");
-            stopRunnersOnShutdown(system, agent);
+            ModelEntity.init(system, catalog, agent, new GpuAllocationStrategy(capacity, demandsOf(catalog, demands, capacity),
+                    cluster.selfMember().address(), PlacementSettings.fromConfig(config)), "agent");
+            stopRunnersOnShutdown(system, agent, config.getDuration("llmrt.agent.stop-timeout"));
 
             GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
             ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
@@ -138,7 +150,7 @@ public final class LlmrtNode {
                 started.complete(new Started(null, agent, catalog, capacity));
                 return Behaviors.empty();
             }
-            StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, Duration.ofSeconds(3)), json,
+            StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, gatewaySettings.statusTimeout()), json,
                     system.executionContext());
             new GatewayServer(system, openAi, status).bind(gatewaySettings)
                     .whenComplete((binding, err) -> {
@@ -153,29 +165,30 @@ public final class LlmrtNode {
         });
     }
 
-    /** What each model needs, estimated once per model (the estimate reads the model's header). */
-    private static java.util.function.Function<String, PlacementPlanner.Demand> demandsOf(
-            ModelCatalog catalog, Map<String, Backend> backends, long perGpuOverhead) {
-        Map<String, PlacementPlanner.Demand> cache = new java.util.concurrent.ConcurrentHashMap<>();
-        return shard -> cache.computeIfAbsent(ModelCatalog.modelOf(shard), model -> catalog.find(model)
-                .flatMap(spec -> Optional.ofNullable(backends.get(spec.backend()))
-                        .flatMap(b -> Demands.of(spec, b, perGpuOverhead)))
-                // unknown: any node with a GPU (its agent then reserves a whole one)
-                .orElse(new PlacementPlanner.Demand(1, 0, false, 0)));
+    /**
+     * What a shard's model needs, for the allocation strategy: its completion runner with the
+     * overheads any node learned (the strategy places across nodes, so across GPU kinds).
+     */
+    private static Function<String, PlacementPlanner.Demand> demandsOf(ModelCatalog catalog, Demands demands,
+                                                                       CapacityView capacity) {
+        return shard -> catalog.find(ModelCatalog.modelOf(shard))
+                .map(spec -> demands.onGpus(spec, OverheadCalibration.forRunner(spec.backend(),
+                        BackendMode.COMPLETION.wireName(), List.of(), capacity.overheads())))
+                .orElse(PlacementPlanner.Demand.unknown(0));
     }
 
     /** Catalog models whose files are on this node (backends with a model store; sim models are names). */
     private static List<String> localModelFiles(ModelCatalog catalog, Map<String, Backend> backends) {
         return catalog.all().stream()
                 .filter(spec -> backends.containsKey(spec.backend()) && !backends.get(spec.backend()).usesExternalModelManagement())
-                .filter(spec -> java.nio.file.Files.exists(java.nio.file.Path.of(spec.model())))
+                .filter(spec -> Files.exists(Path.of(spec.model())))
                 .map(spec -> spec.name()).toList();
     }
 
-    private static void stopRunnersOnShutdown(ActorSystem<Void> system, ActorRef<NodeAgent.Command> agent) {
+    private static void stopRunnersOnShutdown(ActorSystem<Void> system, ActorRef<NodeAgent.Command> agent, Duration timeout) {
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "stop-runners",
                 () -> AskPattern.<NodeAgent.Command, NodeAgent.Done>ask(agent, NodeAgent.StopAll::new,
-                                Duration.ofSeconds(30), system.scheduler())
+                                timeout, system.scheduler())
                         .handle((ok, e) -> Done.getInstance()));
     }
 }

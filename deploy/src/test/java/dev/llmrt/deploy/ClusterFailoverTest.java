@@ -1,5 +1,7 @@
 package dev.llmrt.deploy;
 
+import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,11 +101,7 @@ class ClusterFailoverTest {
                 start(dir, "b", "[ { memory = 24GiB } ]", seedPort, freePort()),
                 start(dir, "c", "[]", seedPort, freePort()));
         Node gateway = nodes.get(2);
-        long t0 = System.nanoTime();
-        while (chat(gateway) != 200) {
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(120), "cluster never served m10; logs in " + dir);
-            Thread.sleep(250);
-        }
+        eventually(Duration.ofSeconds(120), () -> assertEquals(200, chat(gateway), "cluster serves m10; logs in " + dir));
         int host = hostOf(nodes);
         assertTrue(host == 0 || host == 1, "m10 needs a GPU: node a or b, not " + host);
         int survivor = 1 - host;
@@ -113,12 +111,7 @@ class ClusterFailoverTest {
         victim.destroyForcibly(); // SIGKILL
         long killed = System.nanoTime();
         victim.waitFor(10, TimeUnit.SECONDS);
-        int status;
-        while ((status = chat(gateway)) != 200) {
-            assertTrue(System.nanoTime() - killed < TimeUnit.SECONDS.toNanos(90),
-                    "m10 not served again after SIGKILL (last " + status + "); logs in " + dir);
-            Thread.sleep(100);
-        }
+        eventually(Duration.ofSeconds(90), () -> assertEquals(200, chat(gateway), "m10 served again after SIGKILL; logs in " + dir));
         long recoveryMs = (System.nanoTime() - killed) / 1_000_000;
         System.out.printf("recovery after SIGKILL of node %s: %d ms%n", host == 0 ? "a" : "b", recoveryMs);
         assertEquals(survivor, hostOf(nodes), "m10 runs on the surviving GPU node");
@@ -127,10 +120,7 @@ class ClusterFailoverTest {
             assertEquals(survivor, hostOf(nodes), "nothing goes back to the dead node");
         }
         // the killed node's sim watched its parent and exited with it: no orphans
-        long orphanDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (victimRunners.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < orphanDeadline) {
-            Thread.sleep(50);
-        }
-        assertFalse(victimRunners.stream().anyMatch(ProcessHandle::isAlive), "the dead node's runner outlived it");
+        eventually(Duration.ofSeconds(10), "the dead node's runners exited with it",
+                () -> victimRunners.stream().noneMatch(ProcessHandle::isAlive));
     }
 }

@@ -1,5 +1,7 @@
 package dev.llmrt.deploy;
 
+import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,11 +69,8 @@ class ClusterPlacementTest {
         start("[ { name = H100, memory = 80GiB } ]", seed);
         start("[]", seed);
         // every node sees every node's capacity before the first placement
-        long t0 = System.nanoTime();
-        while (!started.stream().allMatch(s -> s.capacity().nodes().size() == 3)) {
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30), "capacity never replicated");
-            Thread.sleep(20);
-        }
+        eventually(Duration.ofSeconds(30), "every node sees the capacity of all 3",
+                () -> started.stream().allMatch(s -> s.capacity().nodes().size() == 3));
     }
 
     @AfterAll
@@ -97,7 +96,7 @@ class ClusterPlacementTest {
             NodeAgent.Runners runners = AskPattern.<NodeAgent.Command, NodeAgent.Runners>ask(started.get(i).agent(),
                     NodeAgent.ListRunners::new, Duration.ofSeconds(5), nodes.get(i).system().scheduler()).toCompletableFuture().get();
             for (RunnerStatus r : runners.runners()) {
-                if (r.model().equals(model) && !r.phase().equals("stopping")) {
+                if (r.model().equals(model) && r.phase() != RunnerStatus.Phase.STOPPING) {
                     return Map.entry(i, r.gpus());
                 }
             }
@@ -161,12 +160,7 @@ class ClusterPlacementTest {
         // node B leaves: its models are placed again on the nodes that remain, with no manual step
         long t0 = System.nanoTime();
         nodes.get(1).stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        HttpResponse<String> again = chat(gatewayC, "m8");
-        while (again.statusCode() != 200) {
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60), "m8 never came back: " + again.body());
-            Thread.sleep(100);
-            again = chat(gatewayC, "m8");
-        }
+        eventually(Duration.ofSeconds(60), () -> assertEquals(200, chat(gatewayC, "m8").statusCode(), "m8 served again"));
         System.out.printf("m8 served again %d ms after node B began leaving%n", (System.nanoTime() - t0) / 1_000_000);
         assertEquals(Map.entry(0, List.of(1)), whereIs("m8"), "m8 moved to node A's free GPU");
         HttpResponse<String> m70 = chat(gatewayC, "m70");
@@ -176,10 +170,7 @@ class ClusterPlacementTest {
         String seed = Cluster.get(nodes.get(0).system()).selfMember().address().toString();
         start("[ { name = H100, memory = 80GiB } ]", seed);
         long t1 = System.nanoTime();
-        while (chat(gatewayC, "m70").statusCode() != 200) {
-            assertTrue(System.nanoTime() - t1 < TimeUnit.SECONDS.toNanos(60), "m70 never placed on the new node");
-            Thread.sleep(200);
-        }
+        eventually(Duration.ofSeconds(60), () -> assertEquals(200, chat(gatewayC, "m70").statusCode(), "m70 placed on the new node"));
         assertEquals(Map.entry(3, List.of(0)), whereIs("m70"), "m70 runs on the node that joined");
         System.out.printf("m70 placed on the joining node %d ms after it started%n", (System.nanoTime() - t1) / 1_000_000);
     }

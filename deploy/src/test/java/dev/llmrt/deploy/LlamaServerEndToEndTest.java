@@ -1,5 +1,7 @@
 package dev.llmrt.deploy;
 
+import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -127,12 +129,10 @@ class LlamaServerEndToEndTest {
         assertTrue(before.pid() > 0);
         ProcessHandle.of(before.pid()).orElseThrow().destroyForcibly();
         long t0 = System.nanoTime();
-        RunnerStatus after = before;
-        while (after.pid() == before.pid() || !after.phase().equals("ready")) {
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30), "not restarted: " + after);
-            Thread.sleep(20);
-            after = runner("completion");
-        }
+        RunnerStatus after = eventuallyGet(Duration.ofSeconds(30), "a restarted, ready llama-server", () -> {
+            RunnerStatus now = runner("completion");
+            return now.pid() != before.pid() && now.phase() == RunnerStatus.Phase.READY ? now : null;
+        });
         assertNotEquals(before.pid(), after.pid());
         assertTrue(after.restarts() >= 1);
         assertTrue(after.lastError().contains("llama.cpp terminated unexpectedly"), after.lastError());

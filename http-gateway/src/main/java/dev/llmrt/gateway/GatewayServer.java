@@ -1,6 +1,5 @@
 package dev.llmrt.gateway;
 
-import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -40,13 +39,12 @@ public final class GatewayServer extends AllDirectives {
         return Http.get(system).newServerAt(settings.host(), settings.port())
                 .adaptSettings(s -> s.withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())
                                 .withIdleTimeout(idle))
-                        .withParserSettings(s.getParserSettings().withMaxContentLength(
-                                Math.max(settings.maxBodyBytes() * 4, 64L * 1024 * 1024))))
+                        .withParserSettings(s.getParserSettings().withMaxContentLength(settings.parserMaxContentLength())))
                 .bind(routes).thenApply(binding -> {
             CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "gateway-unbind",
                     () -> binding.unbind().thenApply(x -> Done.getInstance()));
             CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "gateway-drain",
-                    () -> binding.terminate(Duration.ofSeconds(10)).thenApply(x -> Done.getInstance()));
+                    () -> binding.terminate(settings.drainTimeout()).thenApply(x -> Done.getInstance()));
             return binding;
         });
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.placement.NodeCapacity;
+import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.runner.RunnerStatus;
 import java.time.Instant;
@@ -43,7 +44,7 @@ public final class StatusRoutes extends AllDirectives {
         for (NodeAgent.Runners n : nodes) {
             for (RunnerStatus r : n.runners()) {
                 ObjectNode o = out.addObject().put("backend_name", r.backend()).put("model_name", r.model())
-                        .put("mode", r.mode()).put("in_use", r.inFlight() > 0).put("loading", r.phase().equals("starting"))
+                        .put("mode", r.mode()).put("in_use", r.inFlight() > 0).put("loading", r.phase() == RunnerStatus.Phase.STARTING)
                         .put("node", n.node());
                 if (r.lastUsed() > 0) {
                     o.put("last_used", Instant.ofEpochMilli(r.lastUsed()).toString());
@@ -62,16 +63,23 @@ public final class StatusRoutes extends AllDirectives {
             ObjectNode n = capacity.addObject().put("node", c.node()).put("ram_available_bytes", c.ramAvailable());
             ArrayNode gpus = n.putArray("gpus");
             for (PlacementPlanner.Device g : c.gpus()) {
-                gpus.addObject().put("index", g.index()).put("name", g.name()).put("available_bytes", g.available())
+                gpus.addObject().put("index", g.index()).put("name", g.kind().model()).put("driver", g.kind().driver())
+                        .put("available_bytes", g.available())
                         .put("evictable_bytes", c.evictablePerGpu().getOrDefault(g.index(), 0L));
             }
             n.set("models", json.valueToTree(c.hosted()));
+            // what a process was measured to cost per GPU kind beyond its estimate's predicted part
+            ArrayNode overheads = n.putArray("learned_overheads");
+            for (OverheadCalibration.Learned l : c.overheads()) {
+                overheads.addObject().put("backend", l.backend()).put("mode", l.mode()).put("gpu", l.gpu().model())
+                        .put("driver", l.gpu().driver()).put("overhead_bytes", l.overhead()).put("samples", l.samples());
+            }
         }
         ArrayNode runners = root.putArray("runners");
         for (NodeAgent.Runners n : nodes) {
             for (RunnerStatus r : n.runners()) {
                 ObjectNode o = runners.addObject().put("node", n.node()).put("runner", r.runnerId())
-                        .put("backend", r.backend()).put("model", r.model()).put("mode", r.mode()).put("state", r.phase())
+                        .put("backend", r.backend()).put("model", r.model()).put("mode", r.mode()).put("state", r.phase().wireName())
                         .put("pid", r.pid()).put("restarts", r.restarts()).put("in_flight", r.inFlight())
                         .put("queued", r.pending()).put("keep_alive_ms", r.keepAlive())
                         .put("vram_estimate_bytes", r.vramEstimate());

@@ -10,7 +10,8 @@ import java.time.Duration;
 /** Everything tunable about a node agent and its runners, read once from {@code llmrt.agent}. */
 public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPendingRequests,
                            Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher,
-                           Duration inventoryRefresh, long perGpuOverhead, Duration capacityPublishInterval) {
+                           Duration inventoryRefresh, Duration capacityPublishInterval, int calibrationWindow,
+                           Duration statusTimeout) {
 
     /** Polling {@code /health} after start: quick at first, then slower, up to a deadline. */
     public record Readiness(Duration initialInterval, Duration maxInterval, double factor, Duration timeout) {
@@ -31,7 +32,8 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
 
     /** The HTTP client that talks to runners over their Unix sockets. */
     public record Client(int maxConnections, int maxOpenRequests, Duration idleTimeout, long maxResponseBytes,
-                         Duration strictTimeout, String ioDispatcher) {}
+                         Duration strictTimeout, Duration minConnectBackoff, Duration maxConnectBackoff,
+                         String ioDispatcher) {}
 
     public static AgentSettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.agent");
@@ -51,10 +53,12 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                 new Backoff(c.getDuration("restart-backoff.min"), c.getDuration("restart-backoff.max")),
                 new Client(c.getInt("runner-client.max-connections"), c.getInt("runner-client.max-open-requests"),
                         c.getDuration("runner-client.idle-timeout"), c.getBytes("runner-client.max-response-bytes"),
-                        c.getDuration("runner-client.strict-timeout"), "llmrt.agent.runner-io-dispatcher"),
+                        c.getDuration("runner-client.strict-timeout"), c.getDuration("runner-client.connect-backoff.min"),
+                        c.getDuration("runner-client.connect-backoff.max"), "llmrt.agent.runner-io-dispatcher"),
                 "llmrt.agent.backend-run-dispatcher",
                 c.getDuration("inventory-refresh"),
-                c.getBytes("per-gpu-overhead"),
-                c.getDuration("capacity-publish-interval"));
+                c.getDuration("capacity-publish-interval"),
+                c.getInt("calibration-window"),
+                c.getDuration("status-timeout"));
     }
 }

@@ -2,6 +2,7 @@ package dev.llmrt.agent.gpu;
 
 import com.typesafe.config.Config;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,16 +24,17 @@ public interface GpuInventory {
         return () -> copy;
     }
 
-    static GpuInventory nvidiaSmi(String binary) {
+    /** @param timeout how long one nvidia-smi call may take */
+    static GpuInventory nvidiaSmi(String binary, Duration timeout) {
         return new GpuInventory() {
             @Override
             public List<GpuDevice> devices() throws IOException {
-                return NvidiaSmi.parseGpus(NvidiaSmi.run(binary, NvidiaSmi.QUERY_GPUS));
+                return NvidiaSmi.parseGpus(NvidiaSmi.run(binary, NvidiaSmi.QUERY_GPUS, timeout));
             }
 
             @Override
             public List<NvidiaSmi.GpuProcess> processes() throws IOException {
-                return NvidiaSmi.parseApps(NvidiaSmi.run(binary, NvidiaSmi.QUERY_APPS));
+                return NvidiaSmi.parseApps(NvidiaSmi.run(binary, NvidiaSmi.QUERY_APPS, timeout));
             }
         };
     }
@@ -42,7 +44,7 @@ public interface GpuInventory {
         Config c = root.getConfig("llmrt.agent");
         String source = c.getString("gpu-source");
         if (source.equals("nvidia-smi")) {
-            return nvidiaSmi(c.getString("nvidia-smi"));
+            return nvidiaSmi(c.getString("nvidia-smi"), c.getDuration("nvidia-smi-timeout"));
         }
         if (!source.equals("declared")) {
             throw new IllegalArgumentException("llmrt.agent.gpu-source must be 'declared' or 'nvidia-smi', got '" + source + "'");

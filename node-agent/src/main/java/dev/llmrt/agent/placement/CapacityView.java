@@ -1,5 +1,7 @@
 package dev.llmrt.agent.placement;
 
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -30,13 +32,21 @@ public final class CapacityView {
             return all;
         }
         Set<String> live = liveNodes.get();
-        Map<String, NodeCapacity> out = new java.util.HashMap<>();
+        Map<String, NodeCapacity> out = new HashMap<>();
         all.forEach((node, c) -> {
             if (live.contains(node)) {
                 out.put(node, c);
             }
         });
         return out;
+    }
+
+    /**
+     * Every overhead any node has measured, nodes that left included: what was learned on a kind of
+     * GPU stays true after the node that learned it is gone.
+     */
+    public List<OverheadCalibration.Learned> overheads() {
+        return nodes.get().values().stream().flatMap(c -> c.overheads().stream()).toList();
     }
 
     public void update(Map<String, NodeCapacity> latest) {

@@ -1,6 +1,8 @@
 package dev.llmrt.agent.placement;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +26,6 @@ import scala.concurrent.Future;
  */
 public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardAllocationStrategy {
     private static final Logger log = LoggerFactory.getLogger(GpuAllocationStrategy.class);
-    private static final long PROMISE_TTL_NANOS = 60_000_000_000L;
 
     private final CapacityView view;
     private final Function<String, PlacementPlanner.Demand> demandOf;
@@ -33,27 +34,17 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
     private final Map<String, Promise> promises = new HashMap<>();
     private final Map<String, Long> unhostedSince = new HashMap<>();
     private final Map<String, Long> waitingForRegion = new HashMap<>();
-    private static final long REGION_WAIT_NANOS = 15_000_000_000L;
-    private final long unhostedGraceNanos;
-    private final int maxReleasesPerRound;
+    private final PlacementSettings settings;
 
     private record Promise(String node, PlacementPlanner.Placed placed, long ram, long at) {}
 
     /**
-     * @param demandOf    what a shard's model needs (shard id = model name)
+     * @param demandOf    what a shard's model needs (shard id = model name), with the overheads learned so far
      * @param selfAddress this node's address: local regions have none of their own
      */
-    public GpuAllocationStrategy(CapacityView view, Function<String, PlacementPlanner.Demand> demandOf, Address selfAddress) {
-        this(view, demandOf, selfAddress, java.time.Duration.ofSeconds(30), 4);
-    }
-
-    /**
-     * @param unhostedGrace how long a shard's model may be not loaded on its node before the shard is released
-     */
     public GpuAllocationStrategy(CapacityView view, Function<String, PlacementPlanner.Demand> demandOf, Address selfAddress,
-                                 java.time.Duration unhostedGrace, int maxReleasesPerRound) {
-        this.unhostedGraceNanos = unhostedGrace.toNanos();
-        this.maxReleasesPerRound = maxReleasesPerRound;
+                                 PlacementSettings settings) {
+        this.settings = settings;
         this.view = view;
         this.demandOf = demandOf;
         this.selfAddress = selfAddress;
@@ -103,7 +94,7 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
         PlacementPlanner.Demand demand = demandOf.apply(shardId);
         // replicas of one model go to different nodes where they fit (a node runs one runner per model)
         String model = modelOf(shardId);
-        java.util.Set<String> holding = new java.util.HashSet<>();
+        Set<String> holding = new HashSet<>();
         capacity.values().forEach(c -> {
             if (c.hosted().contains(model)) {
                 holding.add(c.node());
@@ -139,14 +130,14 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
                 .filter(c -> !regionNodes.contains(c.node())).map(c -> c.view(false)).toList();
         if (!joining.isEmpty() && PlacementPlanner.place(joining, demand) instanceof PlacementPlanner.Placed p) {
             long since = waitingForRegion.computeIfAbsent(shardId, k -> System.nanoTime());
-            if (System.nanoTime() - since < REGION_WAIT_NANOS) {
+            if (System.nanoTime() - since < settings.regionWait().toNanos()) {
                 throw new RegionNotYetRegistered("model '" + shardId + "' fits on " + p.node()
                         + ", whose shard region has not registered yet");
             }
         }
         waitingForRegion.remove(shardId);
         // nowhere: the node with the most room answers, and its agent explains the refusal
-        String roomiest = nodes.stream().max(java.util.Comparator.comparingLong(n -> n.devices().stream()
+        String roomiest = nodes.stream().max(Comparator.comparingLong(n -> n.devices().stream()
                 .mapToLong(PlacementPlanner.Device::available).max().orElse(0))).orElseThrow().node();
         log.warn("model '{}' fits on no node ({}); routing to {}", shardId,
                 ((PlacementPlanner.Refused) decision).reason(), roomiest);
@@ -166,7 +157,7 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
                     }
                 }
             }
-            room.add(new PlacementPlanner.Device(g.index(), g.name(), Math.max(0, g.available() - promised)));
+            room.add(new PlacementPlanner.Device(g.index(), g.kind(), Math.max(0, g.available() - promised)));
         }
         long ram = promises.values().stream().filter(p -> p.node().equals(n.node())).mapToLong(Promise::ram).sum();
         return new PlacementPlanner.NodeView(n.node(), Math.max(0, n.ramAvailable() - ram), room);
@@ -175,7 +166,7 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
     /** A promise ends when its node reports hosting the model (its reservation is then in the report). */
     private void expirePromises(Map<String, NodeCapacity> capacity) {
         long now = System.nanoTime();
-        promises.entrySet().removeIf(e -> now - e.getValue().at() > PROMISE_TTL_NANOS
+        promises.entrySet().removeIf(e -> now - e.getValue().at() > settings.promiseTtl().toNanos()
                 || (capacity.containsKey(e.getValue().node())
                         && capacity.get(e.getValue().node()).hosted().contains(modelOf(e.getKey()))));
     }
@@ -198,11 +189,11 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
      * never move.
      */
     @Override
-    public Future<java.util.Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, java.util.Set<String> inProgress) {
+    public Future<Set<String>> rebalance(Map<ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
         Map<String, NodeCapacity> capacity = view.nodes();
         long now = System.nanoTime();
-        java.util.Set<String> release = new java.util.HashSet<>();
-        java.util.Set<String> allocated = new java.util.HashSet<>();
+        Set<String> release = new HashSet<>();
+        Set<String> allocated = new HashSet<>();
         for (Map.Entry<ActorRef, IndexedSeq<String>> e : current.entrySet()) {
             NodeCapacity c = capacity.get(nodeOf(e.getKey()));
             for (String shard : scala.jdk.javaapi.CollectionConverters.asJava(e.getValue())) {
@@ -210,8 +201,8 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
                 boolean hosted = c == null || c.hosted().contains(modelOf(shard)) || promises.containsKey(shard);
                 if (hosted || inProgress.contains(shard)) {
                     unhostedSince.remove(shard);
-                } else if (now - unhostedSince.computeIfAbsent(shard, s -> now) >= unhostedGraceNanos
-                        && release.size() < maxReleasesPerRound) {
+                } else if (now - unhostedSince.computeIfAbsent(shard, s -> now) >= settings.unhostedGrace().toNanos()
+                        && release.size() < settings.maxReleasesPerRound()) {
                     release.add(shard);
                     unhostedSince.remove(shard);
                 }

@@ -6,19 +6,22 @@ import java.util.Map;
 
 /**
  * What a node publishes for placement, cluster-wide: its GPUs' room after its own reservations,
- * the RAM left for models, the models it runs, what idle runners hold per GPU (evictable), and
- * the catalog models whose files it already holds (no download or copy needed).
+ * the RAM left for models, the models it runs, what idle runners hold per GPU (evictable), the
+ * catalog models whose files it already holds (no download or copy needed), and the per-GPU
+ * overheads it has measured (so other nodes with the same kind of GPU plan with them).
  */
 public record NodeCapacity(String node, long ramAvailable, List<PlacementPlanner.Device> gpus, List<String> hosted,
-                           Map<Integer, Long> evictablePerGpu, List<String> modelFiles) implements CborSerializable {
+                           Map<Integer, Long> evictablePerGpu, List<String> modelFiles,
+                           List<OverheadCalibration.Learned> overheads) implements CborSerializable {
 
     public NodeCapacity {
         modelFiles = modelFiles == null ? List.of() : List.copyOf(modelFiles);
+        overheads = overheads == null ? List.of() : List.copyOf(overheads);
     }
 
     public PlacementPlanner.NodeView view(boolean withEvictable) {
         List<PlacementPlanner.Device> room = gpus.stream().map(g -> withEvictable
-                ? new PlacementPlanner.Device(g.index(), g.name(), g.available() + evictablePerGpu.getOrDefault(g.index(), 0L))
+                ? new PlacementPlanner.Device(g.index(), g.kind(), g.available() + evictablePerGpu.getOrDefault(g.index(), 0L))
                 : g).toList();
         return new PlacementPlanner.NodeView(node, ramAvailable, room);
     }

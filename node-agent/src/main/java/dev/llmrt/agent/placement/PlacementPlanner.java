@@ -1,26 +1,73 @@
 package dev.llmrt.agent.placement;
 
+import dev.llmrt.agent.CborSerializable;
+import dev.llmrt.agent.gpu.GpuKind;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Decides where a model replica goes, from a snapshot of what each node has available. Best fit:
  * the single GPU that leaves the least room; a model bigger than any GPU goes to the fewest GPUs of
- * one node when its backend can split it (each extra GPU pays its own CUDA context); otherwise it is
- * refused with what it needs and the largest free space. Pure: callers serialize their decisions.
+ * one node when its backend can split it (each GPU pays the backend's per-process overhead, learned
+ * per GPU kind); otherwise it is refused with what it needs and the largest free space. A model whose
+ * need is unknown takes the roomiest GPU whole. Pure: callers serialize their decisions.
  */
 public final class PlacementPlanner {
     private static final double GIB = 1024.0 * 1024.0 * 1024.0;
 
     /** A GPU's room: {@code available} = free now minus what is promised and not yet allocated. */
-    public record Device(int index, String name, long available) {}
+    public record Device(int index, GpuKind kind, long available) implements CborSerializable {}
 
     public record NodeView(String node, long ramAvailable, List<Device> devices) {}
 
-    /** What a replica needs; {@code perDeviceOverhead} is added for each GPU beyond the first when split. */
-    public record Demand(long vram, long ram, boolean splittable, long perDeviceOverhead) {}
+    /**
+     * What a backend's process costs on each GPU it runs on besides its buffers: what was measured on
+     * that kind of GPU where known, else the backend's configured prior.
+     */
+    public record Overhead(long prior, Map<GpuKind, Long> learned) {
+        public static final Overhead NONE = new Overhead(0, Map.of());
+
+        public Overhead {
+            learned = Map.copyOf(learned);
+        }
+
+        public long on(GpuKind kind) {
+            return prior == 0 ? 0 : learned.getOrDefault(kind, prior); // a backend with no overhead learns none
+        }
+    }
+
+    /**
+     * What a replica needs: {@code vram} that its files predict, plus {@code overhead} on each GPU it
+     * runs on. {@code unknown}: its need couldn't be estimated (the reason is logged where it was
+     * found), so it takes a whole GPU.
+     */
+    public record Demand(long vram, long ram, boolean splittable, Overhead overhead, boolean unknown) {
+        public Demand(long vram, long ram, boolean splittable, Overhead overhead) {
+            this(vram, ram, splittable, overhead, false);
+        }
+
+        public static Demand unknown(long ram) {
+            return new Demand(0, ram, false, Overhead.NONE, true);
+        }
+
+        /** Runs on the CPU: nothing on any GPU. */
+        public boolean cpuOnly() {
+            return !unknown && vram <= 0 && overhead.prior() == 0;
+        }
+
+        /** What it needs on one GPU of this kind. */
+        public long on(GpuKind kind) {
+            return vram + overhead.on(kind);
+        }
+
+        /** What it needs when split over these GPUs: each pays the overhead. */
+        long on(List<Device> devices) {
+            return vram + devices.stream().mapToLong(g -> overhead.on(g.kind())).sum();
+        }
+    }
 
     public sealed interface Decision permits Placed, Refused {}
 
@@ -32,7 +79,10 @@ public final class PlacementPlanner {
     private PlacementPlanner() {}
 
     public static Decision place(List<NodeView> nodes, Demand d) {
-        if (d.vram() <= 0) {
+        if (d.unknown()) {
+            return wholeGpu(nodes, d);
+        }
+        if (d.cpuOnly()) {
             // a CPU model prefers a node without GPUs (their RAM feeds their GPU models), then the most free RAM
             return nodes.stream().filter(n -> n.ramAvailable() >= d.ram())
                     .min(Comparator.<NodeView>comparingInt(n -> n.devices().isEmpty() ? 0 : 1)
@@ -50,10 +100,11 @@ public final class PlacementPlanner {
                 continue;
             }
             for (Device g : n.devices()) {
-                long left = g.available() - d.vram();
+                long need = d.on(g.kind());
+                long left = g.available() - need;
                 if (left >= 0 && left < bestLeft) {
                     bestLeft = left;
-                    best = new Placed(n.node(), List.of(g.index()), List.of(d.vram()));
+                    best = new Placed(n.node(), List.of(g.index()), List.of(need));
                 }
             }
         }
@@ -73,7 +124,7 @@ public final class PlacementPlanner {
                 long sum = 0;
                 for (int k = 1; k <= byRoom.size(); k++) {
                     sum += byRoom.get(k - 1).available();
-                    long need = d.vram() + (k - 1) * d.perDeviceOverhead();
+                    long need = d.on(byRoom.subList(0, k));
                     if (sum >= need) {
                         long left = sum - need;
                         if (k < bestCount || (k == bestCount && left < bestSplitLeft)) {
@@ -90,6 +141,24 @@ public final class PlacementPlanner {
             }
         }
         return new Refused(refusal(nodes, d));
+    }
+
+    /** The GPU with the most room, all of it: for a model whose need is unknown. */
+    private static Decision wholeGpu(List<NodeView> nodes, Demand d) {
+        NodeView where = null;
+        Device roomiest = null;
+        for (NodeView n : nodes) {
+            for (Device g : n.devices()) {
+                if (n.ramAvailable() >= d.ram() && g.available() > 0
+                        && (roomiest == null || g.available() > roomiest.available())) {
+                    roomiest = g;
+                    where = n;
+                }
+            }
+        }
+        return roomiest == null
+                ? new Refused("its memory need is unknown, so it needs a whole GPU; no GPU has room")
+                : new Placed(where.node(), List.of(roomiest.index()), List.of(roomiest.available()));
     }
 
     /** Shares in proportion to each GPU's room (llama.cpp's --tensor-split does the same). */
@@ -110,7 +179,9 @@ public final class PlacementPlanner {
     }
 
     private static String refusal(List<NodeView> nodes, Demand d) {
-        String need = "needs " + gib(d.vram()) + " VRAM";
+        long oneGpu = nodes.stream().flatMap(n -> n.devices().stream()).mapToLong(g -> d.on(g.kind())).max()
+                .orElse(d.vram() + d.overhead().prior());
+        String need = "needs " + gib(oneGpu) + " VRAM";
         NodeView where = null;
         Device largest = null;
         for (NodeView n : nodes) {

@@ -38,8 +38,8 @@ public final class RunnerClient {
                 .withMaxRetries(0)
                 // a runner's socket appears when its process binds it: retry connecting quickly, and
                 // never let Pekko's default backoff (up to 2 min) stall requests after a restart
-                .withBaseConnectionBackoff(java.time.Duration.ofMillis(5))
-                .withMaxConnectionBackoff(java.time.Duration.ofMillis(100));
+                .withBaseConnectionBackoff(settings.minConnectBackoff())
+                .withMaxConnectionBackoff(settings.maxConnectBackoff());
     }
 
     /**

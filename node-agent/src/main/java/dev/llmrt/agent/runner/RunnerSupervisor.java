@@ -5,6 +5,7 @@ import dev.llmrt.agent.CborSerializable;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.InferenceProtocol.FailureKind;
 import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.agent.runner.RunnerStatus.Phase;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
@@ -72,8 +73,6 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         void statusChanged(ActorRef<Command> runner, RunnerStatus status);
     }
 
-    private enum Phase { STARTING, READY, BACKOFF, FAILED, STOPPING }
-
     private final String runnerId;
     private final ModelSpec spec;
     private final BackendMode mode;
@@ -109,18 +108,28 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private long startedAt;
     private long readyAt;
 
-    /** Where placement put a runner: its GPUs (CUDA_VISIBLE_DEVICES) and the VRAM reserved for it. */
-    public record Placement(List<Integer> gpus, String visibleDevices, long vram) {
-        public static final Placement CPU = new Placement(List.of(), null, 0);
+    /**
+     * Where placement put a runner: its GPUs with the bytes reserved on each, and the devices its
+     * processes see ({@code CUDA_VISIBLE_DEVICES}, null on a CPU).
+     */
+    public record Placement(List<RunContext.Gpu> gpus, String visibleDevices) {
+        public static final Placement CPU = new Placement(List.of(), null);
 
-        Map<String, String> environment() {
-            return visibleDevices == null ? Map.of() : Map.of("CUDA_VISIBLE_DEVICES", visibleDevices);
+        public Placement {
+            gpus = List.copyOf(gpus);
         }
-    }
 
-    public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
-                                           Path socket, AgentSettings settings, Listener listener) {
-        return create(runnerId, spec, mode, backend, socket, settings, listener, Placement.CPU);
+        public List<Integer> indices() {
+            return gpus.stream().map(RunContext.Gpu::index).toList();
+        }
+
+        public long vram() {
+            return gpus.stream().mapToLong(RunContext.Gpu::reservedBytes).sum();
+        }
+
+        RunContext context(java.util.function.Consumer<ProcessHandle> started) {
+            return new RunContext(started, visibleDevices == null ? Map.of() : Map.of("CUDA_VISIBLE_DEVICES", visibleDevices), gpus);
+        }
     }
 
     public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
@@ -180,7 +189,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         attemptStartNanos = System.nanoTime();
         healthInterval = settings.readiness().initialInterval();
         ActorRef<Command> self = getContext().getSelf();
-        RunContext ctx = new RunContext(p -> self.tell(new ProcessStarted(thisAttempt, p.pid())), placement.environment());
+        RunContext ctx = placement.context(p -> self.tell(new ProcessStarted(thisAttempt, p.pid())));
         run = ctx;
         runActive = true;
         CompletableFuture.runAsync(() -> {
@@ -434,9 +443,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private RunnerStatus status() {
-        return new RunnerStatus(runnerId, backend.name(), spec.name(), mode.wireName(),
-                phase.name().toLowerCase(java.util.Locale.ROOT), pid, restarts, lastError, inFlight, pending.size(),
-                lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString(), placement.gpus(), placement.vram(), -1);
+        return new RunnerStatus(runnerId, backend.name(), spec.name(), mode.wireName(), phase, pid, restarts, lastError,
+                inFlight, pending.size(), lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString(),
+                placement.indices(), placement.vram(), -1);
     }
 
     private static String rootMessage(Throwable t) {

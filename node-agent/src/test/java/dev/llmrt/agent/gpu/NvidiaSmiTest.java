@@ -2,6 +2,7 @@ package dev.llmrt.agent.gpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.nio.charset.StandardCharsets;
@@ -39,11 +40,22 @@ class NvidiaSmiTest {
     }
 
     @Test
-    void theFormWithUnitsIsRefusedWithAHint() throws Exception {
-        String withUnits = fixture("h100/query-gpu.csv").lines().skip(1).findFirst().orElseThrow();
+    void withAHeaderColumnsAreFoundByNameAndTheDriverIsRead() throws Exception {
+        // the full query as nvidia-smi printed it, units and extra columns included
+        GpuDevice h100 = NvidiaSmi.parseGpus(fixture("h100/query-gpu.csv")).get(0);
+        assertEquals(new GpuDevice(0, "GPU-a7596540-3571-3a63-4384-c9a50c98a66e", "NVIDIA H100 80GB HBM3",
+                81559 * MIB, 0, 81079 * MIB, "580.159.04"), h100);
+        GpuDevice h200 = NvidiaSmi.parseGpus(fixture("h200/query-gpu.csv")).get(0);
+        assertEquals(new GpuKind("NVIDIA H200", "580.159.04"), h200.kind());
+        assertEquals("", NvidiaSmi.parseGpus(fixture("h100/query-gpu-nounits.csv")).get(0).driver(), "no driver column");
+    }
+
+    @Test
+    void malformedOutputIsRefusedSayingWhy() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NvidiaSmi.parseGpus("0, GPU-x, H100, 1 %, x, y"));
-        assertEquals(true, e.getMessage().contains("nounits"));
-        assertEquals(81079 * MIB, NvidiaSmi.parseGpus(withUnits.substring(0, withUnits.indexOf(", 0 %"))).get(0).free());
+        assertTrue(e.getMessage().contains("not a number"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> NvidiaSmi.parseGpus("index, uuid, name\n0, GPU-x, H100"));
+        assertTrue(e.getMessage().contains("no 'memory.total' column"), e.getMessage());
     }
 
     @Test

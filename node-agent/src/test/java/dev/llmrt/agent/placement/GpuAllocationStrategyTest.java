@@ -3,6 +3,8 @@ package dev.llmrt.agent.placement;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import com.typesafe.config.ConfigFactory;
+import dev.llmrt.agent.gpu.GpuKind;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,13 +16,13 @@ class GpuAllocationStrategyTest {
     private static final long GIB = 1L << 30;
 
     private static NodeCapacity node(String name, long freeGib, List<String> hosted, List<String> files) {
-        return new NodeCapacity(name, 64 * GIB, List.of(new PlacementPlanner.Device(0, "GPU", freeGib * GIB)), hosted,
-                Map.of(), files);
+        return new NodeCapacity(name, 64 * GIB, List.of(new PlacementPlanner.Device(0, GpuKind.named("GPU"), freeGib * GIB)), hosted,
+                Map.of(), files, List.of());
     }
 
     private static GpuAllocationStrategy strategy(CapacityView view, long needGib) {
-        return new GpuAllocationStrategy(view, shard -> new PlacementPlanner.Demand(needGib * GIB, GIB, false, 0),
-                new Address("pekko", "llmrt"));
+        return new GpuAllocationStrategy(view, shard -> new PlacementPlanner.Demand(needGib * GIB, GIB, false,
+                PlacementPlanner.Overhead.NONE), new Address("pekko", "llmrt"), PlacementSettings.fromConfig(ConfigFactory.load()));
     }
 
     @Test

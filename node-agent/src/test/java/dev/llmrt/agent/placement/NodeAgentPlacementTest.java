@@ -14,6 +14,7 @@ import dev.llmrt.agent.gpu.GpuInventory;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.runtime.sim.SimBackend;
+import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendMode;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,8 @@ class NodeAgentPlacementTest {
     private static final ActorTestKit testKit = ActorTestKit.create("NodeAgentPlacementTest", CONFIG);
     private static final AgentSettings SETTINGS = AgentSettings.fromConfig(CONFIG);
     private static final byte[] CHAT = "{\"messages\":[],\"max_tokens\":1}".getBytes(StandardCharsets.UTF_8);
+    private static final Map<String, Backend> SIM = Map.of("sim",
+            new SimBackend(Duration.ofSeconds(5), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m")));
     private final List<ActorRef<NodeAgent.Command>> agents = new ArrayList<>();
 
     @AfterAll
@@ -58,9 +61,8 @@ class NodeAgentPlacementTest {
     private ActorRef<NodeAgent.Command> agent() {
         List<GpuDevice> gpus = List.of(new GpuDevice(0, "declared-0", "L4", 24 * GIB, 0, 24 * GIB),
                 new GpuDevice(1, "declared-1", "L4", 24 * GIB, 0, 24 * GIB));
-        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create(SETTINGS, Map.of("sim",
-                new SimBackend(Duration.ofSeconds(5), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"))),
-                GpuInventory.declared(gpus), "node-a", 64 * GIB));
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create(SETTINGS,
+                NodeAgent.Setup.local("node-a", SIM).withGpus(GpuInventory.declared(gpus), 64 * GIB)));
         agents.add(agent);
         return agent;
     }
@@ -146,9 +148,8 @@ class NodeAgentPlacementTest {
         };
         AgentSettings fastRefresh = AgentSettings.fromConfig(ConfigFactory.parseString(
                 "llmrt.agent.inventory-refresh = 100ms").withFallback(CONFIG));
-        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create(fastRefresh, Map.of("sim",
-                new SimBackend(Duration.ofSeconds(5), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"))),
-                smi, "node-g", 64 * GIB));
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create(fastRefresh,
+                NodeAgent.Setup.local("node-g", SIM).withGpus(smi, 64 * GIB)));
         agents.add(agent);
         call(agent, model("est20", 20, -1));
         runnerPid.set(runners(agent).get(0).pid());

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmrt.agent.gpu.GpuKind;
 import dev.llmrt.agent.placement.PlacementPlanner.Demand;
+import dev.llmrt.agent.placement.PlacementPlanner.Overhead;
 import dev.llmrt.agent.placement.PlacementPlanner.Device;
 import dev.llmrt.agent.placement.PlacementPlanner.NodeView;
 import dev.llmrt.agent.placement.PlacementPlanner.Placed;
@@ -12,22 +14,31 @@ import dev.llmrt.agent.placement.PlacementPlanner.Refused;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class PlacementPlannerTest {
     private static final long GIB = 1L << 30;
+    private static final GpuKind L4 = GpuKind.named("L4");
+    private static final GpuKind H100 = GpuKind.named("H100");
 
     /** The cluster: node-a 2 x 24 GiB, node-b 1 x 80 GiB, node-c no GPU. */
     private static List<NodeView> cluster(long[] available) {
         return List.of(
-                new NodeView("node-a", 64 * GIB, List.of(new Device(0, "L4", available[0]), new Device(1, "L4", available[1]))),
-                new NodeView("node-b", 64 * GIB, List.of(new Device(0, "H100", available[2]))),
+                new NodeView("node-a", 64 * GIB, List.of(new Device(0, L4, available[0]), new Device(1, L4, available[1]))),
+                new NodeView("node-b", 64 * GIB, List.of(new Device(0, H100, available[2]))),
                 new NodeView("node-c", 32 * GIB, List.of()));
     }
 
+    /** {@code gib} on one GPU, of which 0.6 GiB is the per-GPU overhead (each further GPU pays it again). */
     private static Demand gpu(double gib, boolean splittable) {
-        return new Demand((long) (gib * GIB), GIB, splittable, (long) (0.6 * GIB));
+        long overhead = (long) (0.6 * GIB);
+        return new Demand((long) (gib * GIB) - overhead, GIB, splittable, new Overhead(overhead, Map.of()));
+    }
+
+    private static Demand cpu(long ramGib) {
+        return new Demand(0, ramGib * GIB, false, Overhead.NONE);
     }
 
     @Test
@@ -35,15 +46,15 @@ class PlacementPlannerTest {
         long[] free = {24 * GIB, 24 * GIB, 80 * GIB};
         assertEquals(new Placed("node-a", List.of(0), List.of(20 * GIB)), PlacementPlanner.place(cluster(free), gpu(20, false)));
         assertEquals("node-b", ((Placed) PlacementPlanner.place(cluster(free), gpu(30, false))).node());
-        assertEquals("node-c", ((Placed) PlacementPlanner.place(cluster(free), new Demand(0, 8 * GIB, false, 0))).node(),
+        assertEquals("node-c", ((Placed) PlacementPlanner.place(cluster(free), cpu(8))).node(),
                 "a CPU model prefers the node without GPUs");
     }
 
     @Test
     void aCpuModelGoesToAGpuNodeWhenOnlyItHasTheRam() {
         long[] free = {24 * GIB, 24 * GIB, 80 * GIB};
-        assertEquals("node-a", ((Placed) PlacementPlanner.place(cluster(free), new Demand(0, 40 * GIB, false, 0))).node());
-        Refused r = assertInstanceOf(Refused.class, PlacementPlanner.place(cluster(free), new Demand(0, 100 * GIB, false, 0)));
+        assertEquals("node-a", ((Placed) PlacementPlanner.place(cluster(free), cpu(40))).node());
+        Refused r = assertInstanceOf(Refused.class, PlacementPlanner.place(cluster(free), cpu(100)));
         assertEquals("needs 100.0 GiB RAM; largest free: 64.0 GiB", r.reason());
     }
 
@@ -75,7 +86,7 @@ class PlacementPlannerTest {
             long[] free = {24 * GIB, 24 * GIB, 80 * GIB};
             long online = 0;
             for (long s : sizes) {
-                if (PlacementPlanner.place(cluster(free), new Demand(s, 0, false, 0)) instanceof Placed p) {
+                if (PlacementPlanner.place(cluster(free), new Demand(s, 0, false, Overhead.NONE)) instanceof Placed p) {
                     int device = p.node().equals("node-b") ? 2 : p.devices().get(0);
                     free[device] -= s;
                     assertTrue(free[device] >= 0, "overcommitted");

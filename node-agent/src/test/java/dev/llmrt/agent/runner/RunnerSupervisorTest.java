@@ -70,12 +70,12 @@ class RunnerSupervisorTest {
         TestProbe<RunnerStatus> statuses = testKit.createTestProbe();
         ActorRef<RunnerSupervisor.Command> ref = testKit.spawn(RunnerSupervisor.create("sim-t" + n, spec,
                 BackendMode.COMPLETION, SIM, SETTINGS.socketDir().resolve("t" + n + ".sock"), SETTINGS,
-                (runner, status) -> statuses.getRef().tell(status)));
+                (runner, status) -> statuses.getRef().tell(status), RunnerSupervisor.Placement.CPU));
         return new Runner(ref, statuses);
     }
 
-    private static RunnerStatus awaitPhase(Runner r, String phase) {
-        return r.statuses().fishForMessage(Duration.ofSeconds(30), s -> s.phase().equals(phase)
+    private static RunnerStatus awaitPhase(Runner r, RunnerStatus.Phase phase) {
+        return r.statuses().fishForMessage(Duration.ofSeconds(30), s -> s.phase() == phase
                 ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
                 : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).get(0);
     }
@@ -96,9 +96,9 @@ class RunnerSupervisorTest {
     @Test
     void startsTheProcessBecomesReadyAndServes() {
         Runner r = spawn(-1, "--load-time-ms=200");
-        RunnerStatus starting = awaitPhase(r, "starting");
+        RunnerStatus starting = awaitPhase(r, RunnerStatus.Phase.STARTING);
         assertEquals("sim", starting.backend());
-        RunnerStatus ready = awaitPhase(r, "ready");
+        RunnerStatus ready = awaitPhase(r, RunnerStatus.Phase.READY);
         assertTrue(ready.pid() > 0);
         assertTrue(ProcessHandle.of(ready.pid()).map(ProcessHandle::isAlive).orElse(false));
         assertTrue(ready.readyAt() - ready.startedAt() >= 200, "ready only after the load time");
@@ -119,31 +119,31 @@ class RunnerSupervisorTest {
     }
 
     @Test
-    void aCrashedProcessIsRestartedWithGrowingBackoff() {
+    void aCrashedRunnerIsRestartedAfterTheMinimumBackoffEachTimeItHadBecomeReady() {
         Runner r = spawn(-1, "--exit-after=1");
-        long firstPid = awaitPhase(r, "ready").pid();
+        long firstPid = awaitPhase(r, RunnerStatus.Phase.READY).pid();
         assertEquals(200, ((InferenceProtocol.Completed) chat(r)).status());
 
         // the second request kills the process mid-request: the client sees a backend failure
         InferenceProtocol.Failed failed = assertInstanceOf(InferenceProtocol.Failed.class, chat(r));
         assertEquals(InferenceProtocol.FailureKind.BACKEND_FAILED, failed.kind());
-        RunnerStatus backoff = awaitPhase(r, "backoff");
+        RunnerStatus backoff = awaitPhase(r, RunnerStatus.Phase.BACKOFF);
         long firstExit = System.nanoTime();
         assertEquals(1, backoff.restarts());
         assertTrue(backoff.lastError().contains("injected fault"), backoff.lastError());
 
-        RunnerStatus restarted = awaitPhase(r, "ready");
+        RunnerStatus restarted = awaitPhase(r, RunnerStatus.Phase.READY);
         long firstDelayMs = (System.nanoTime() - firstExit) / 1_000_000;
         assertNotEquals(firstPid, restarted.pid());
         assertTrue(firstDelayMs >= 300, "restart waited the minimum backoff, waited " + firstDelayMs + " ms");
         assertFalse(ProcessHandle.of(firstPid).map(ProcessHandle::isAlive).orElse(false));
 
-        // it serves again, then crashes again: the count grows and so does the delay (min x 2)
+        // it serves again, then crashes again: the restart count grows, the delay does not
         assertEquals(200, ((InferenceProtocol.Completed) chat(r)).status());
         chat(r);
-        awaitPhase(r, "backoff");
+        awaitPhase(r, RunnerStatus.Phase.BACKOFF);
         long secondExit = System.nanoTime();
-        RunnerStatus again = awaitPhase(r, "starting");
+        RunnerStatus again = awaitPhase(r, RunnerStatus.Phase.STARTING);
         long secondDelayMs = (System.nanoTime() - secondExit) / 1_000_000;
         assertEquals(2, again.restarts());
         // the first ready reset the failure count, so this is again the minimum; a start failure doubles it
@@ -158,13 +158,13 @@ class RunnerSupervisorTest {
         assertEquals(InferenceProtocol.FailureKind.RUNNER_UNAVAILABLE, failed.kind());
         assertTrue(failed.message().contains("CUDA error: out of memory"), failed.message());
 
-        awaitPhase(r, "failed");
+        awaitPhase(r, RunnerStatus.Phase.FAILED);
         long t1 = System.nanoTime();
-        awaitPhase(r, "starting");
+        awaitPhase(r, RunnerStatus.Phase.STARTING);
         long d1 = (System.nanoTime() - t1) / 1_000_000;
-        awaitPhase(r, "failed");
+        awaitPhase(r, RunnerStatus.Phase.FAILED);
         long t2 = System.nanoTime();
-        RunnerStatus third = awaitPhase(r, "starting");
+        RunnerStatus third = awaitPhase(r, RunnerStatus.Phase.STARTING);
         long d2 = (System.nanoTime() - t2) / 1_000_000;
         assertTrue(d1 >= 300, "first delay " + d1 + " ms");
         assertTrue(d2 >= 600, "second delay doubles: " + d2 + " ms");
@@ -184,7 +184,7 @@ class RunnerSupervisorTest {
     @Test
     void anIdleRunnerIsUnloadedAfterItsKeepAlive() {
         Runner r = spawn(400);
-        long pid = awaitPhase(r, "ready").pid();
+        long pid = awaitPhase(r, RunnerStatus.Phase.READY).pid();
         chat(r);
         long afterRequest = System.nanoTime();
         TestProbe<Object> watcher = testKit.createTestProbe();
@@ -204,7 +204,7 @@ class RunnerSupervisorTest {
     @Test
     void stoppingTheActorReapsTheProcess() {
         Runner r = spawn(-1);
-        long pid = awaitPhase(r, "ready").pid();
+        long pid = awaitPhase(r, RunnerStatus.Phase.READY).pid();
         testKit.stop(r.ref(), Duration.ofSeconds(10));
         testKit.createTestProbe().awaitAssert(Duration.ofSeconds(15), () -> {
             assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));

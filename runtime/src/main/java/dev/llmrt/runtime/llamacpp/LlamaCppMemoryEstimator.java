@@ -43,7 +43,7 @@ public final class LlamaCppMemoryEstimator {
         }
 
         public RequiredMemory required() {
-            return new RequiredMemory(ram(), vram());
+            return new RequiredMemory(ram(), vram(), overheadDevice);
         }
 
         public Map<String, Long> parts() {

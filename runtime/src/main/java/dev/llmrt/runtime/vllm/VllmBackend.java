@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.stream.Stream;
 
 /**
@@ -31,6 +32,7 @@ public final class VllmBackend implements Backend {
     public static final String NAME = "vllm";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MIB = 1024L * 1024L;
+    private static final String GPU_MEMORY_UTILIZATION = "--gpu-memory-utilization";
 
     /**
      * @param overhead vLLM's per-process device memory besides weights and KV cache: CUDA context,
@@ -82,12 +84,23 @@ public final class VllmBackend implements Backend {
     public void run(RunContext ctx, Path socket, String model, String modelRef, BackendMode mode,
                     BackendConfiguration config) throws BackendException {
         install(null);
-        runner.run(ctx, binary.get(), arguments(socket, model, modelRef, mode, config), socket);
+        runner.run(ctx, binary.get(), arguments(socket, model, modelRef, mode, config, ctx.gpus()), socket);
     }
 
+    /**
+     * @param gpus where placement put the runner and what it reserved there: vLLM otherwise takes 90%
+     *             of each GPU, whatever else runs on it, so {@code --gpu-memory-utilization} is set to
+     *             the reservation's share (a user's lower value stands)
+     */
     public List<String> arguments(Path socket, String model, String modelRef, BackendMode mode,
-                                  BackendConfiguration config) throws BackendException {
-        List<String> flags = RuntimeFlags.validated(NAME, RuntimeFlags.VLLM, config.runtimeFlags());
+                                  BackendConfiguration config, List<RunContext.Gpu> gpus) throws BackendException {
+        List<String> flags = new ArrayList<>(RuntimeFlags.validated(NAME, RuntimeFlags.VLLM, config.runtimeFlags()));
+        OptionalDouble reserved = memoryUtilization(gpus);
+        if (reserved.isPresent()) {
+            double user = flagValue(flags, GPU_MEMORY_UTILIZATION).map(VllmBackend::fraction).orElse(1.0);
+            removeFlag(flags, GPU_MEMORY_UTILIZATION);
+            flags.addAll(List.of(GPU_MEMORY_UTILIZATION, formatFraction(Math.min(user, reserved.getAsDouble()))));
+        }
         List<String> args = new ArrayList<>(List.of("serve", model, "--uds", socket.toString()));
         if (!hasFlag(flags, "--served-model-name")) {
             args.addAll(List.of("--served-model-name", modelRef));
@@ -103,6 +116,43 @@ public final class VllmBackend implements Backend {
         return args;
     }
 
+    /**
+     * The share of each GPU's memory the runner may take: its reservation over the GPU's total, the
+     * smallest over its GPUs (vLLM applies one fraction to all of them), rounded down to 1/10000. The
+     * total is nvidia-smi's {@code memory.total}; CUDA's total, which vLLM multiplies, is a little
+     * smaller (the driver's reserve), so vLLM stays inside the reservation.
+     */
+    static OptionalDouble memoryUtilization(List<RunContext.Gpu> gpus) {
+        return gpus.stream().filter(g -> g.totalBytes() > 0)
+                .mapToDouble(g -> Math.floor(10_000.0 * g.reservedBytes() / g.totalBytes()) / 10_000.0).min();
+    }
+
+    private static double fraction(String value) {
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            return 1.0; // vLLM itself refuses it
+        }
+    }
+
+    private static String formatFraction(double f) {
+        return String.format(java.util.Locale.ROOT, "%.4f", f);
+    }
+
+    private static void removeFlag(List<String> flags, String flag) {
+        for (int i = 0; i < flags.size(); i++) {
+            if (flags.get(i).startsWith(flag + "=")) {
+                flags.remove(i--);
+            } else if (flags.get(i).equals(flag)) {
+                flags.remove(i);
+                if (i < flags.size() && !flags.get(i).startsWith("-")) {
+                    flags.remove(i);
+                }
+                i--;
+            }
+        }
+    }
+
     private static boolean hasFlag(List<String> flags, String flag) {
         return flags.stream().anyMatch(f -> f.equals(flag) || f.startsWith(flag + "="));
     }
@@ -110,8 +160,9 @@ public final class VllmBackend implements Backend {
     /**
      * Weights from the safetensors headers, plus the KV cache of one sequence of the model length
      * (vLLM refuses to start without room for it) from {@code config.json}, plus vLLM's overhead.
-     * vLLM itself then takes {@code --gpu-memory-utilization} of the GPU; placement sets that to this
-     * requirement's share.
+     * vLLM itself then takes {@code --gpu-memory-utilization} of the GPU, which {@link #run} sets to
+     * the share placement reserved. The overhead of one process is the part placement learns per GPU
+     * kind; with tensor parallelism the other GPUs' overheads stay in the predicted part.
      */
     @Override
     public RequiredMemory requiredMemoryForModel(String model, BackendConfiguration config) throws BackendException {
@@ -145,7 +196,7 @@ public final class VllmBackend implements Backend {
             long tp = flagValue(config.runtimeFlags(), "--tensor-parallel-size").or(() -> flagValue(config.runtimeFlags(), "-tp"))
                     .map(Long::parseLong).orElse(1L);
             // with tensor parallelism each GPU holds a share; the requirement is the total over the GPUs
-            return new RequiredMemory(settings.hostBaseline(), weights + kv + tp * settings.overhead());
+            return new RequiredMemory(settings.hostBaseline(), weights + kv + tp * settings.overhead(), settings.overhead());
         } catch (IOException e) {
             throw new BackendException("can't read vLLM model " + dir + ": " + e.getMessage(), e);
         } catch (NumberFormatException e) {

@@ -1,5 +1,7 @@
 package dev.llmrt.runtime.process;
 
+import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -60,10 +62,7 @@ class ProcessRunnerTest {
                 throw new IllegalStateException(e);
             }
         });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (started.get() == null && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        eventually(Duration.ofSeconds(10), "the process started", () -> started.get() != null);
         assertTrue(started.get().isAlive());
         assertFalse(Files.exists(socket), "a stale socket file is removed before start");
         ctx.cancel();
@@ -72,23 +71,30 @@ class ProcessRunnerTest {
     }
 
     @Test
-    void aProcessIgnoringSigtermIsKilledAfterTheGrace() throws Exception {
+    void aProcessIgnoringSigtermGetsTheWholeGraceThenIsKilled() throws Exception {
         AtomicReference<ProcessHandle> started = new AtomicReference<>();
         RunContext ctx = new RunContext(started::set);
-        ProcessRunner quick = new ProcessRunner("stubborn", Duration.ofMillis(300), 64, t -> t);
+        Duration grace = Duration.ofMillis(600);
+        ProcessRunner quick = new ProcessRunner("stubborn", grace, 64, t -> t);
+        Path trapped = dir.resolve("trapped");
         CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
             try {
-                quick.run(ctx, List.of("sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.05; done"), Map.of(), dir.resolve("d.sock"));
+                quick.run(ctx, List.of("sh", "-c", "trap '' TERM; touch " + trapped + "; while true; do sleep 0.05; done"),
+                        Map.of(), dir.resolve("d.sock"));
             } catch (BackendException e) {
                 throw new IllegalStateException(e);
             }
         });
-        while (started.get() == null) {
-            Thread.sleep(5);
-        }
-        Thread.sleep(200); // let the shell install its trap
+        eventually(Duration.ofSeconds(10), "the shell ignores SIGTERM", () -> Files.exists(trapped));
+        long cancelled = System.nanoTime();
         ctx.cancel();
+        // SIGTERM is ignored: the process lives on through the grace period...
+        Thread.sleep(grace.toMillis() / 2);
+        assertTrue(started.get().isAlive(), "killed before its grace period was over");
+        // ...and SIGKILL ends it once the grace is over
         run.get(10, TimeUnit.SECONDS);
+        long stoppedAfterMs = (System.nanoTime() - cancelled) / 1_000_000;
         assertFalse(started.get().isAlive());
+        assertTrue(stoppedAfterMs >= grace.toMillis(), "stopped after " + stoppedAfterMs + " ms, before the grace");
     }
 }

@@ -1,5 +1,7 @@
 package dev.llmrt.runtime.sim;
 
+import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -69,19 +71,9 @@ class SimBackendTest {
         return r;
     }
 
-    private static void awaitHealthy(Path socket) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            try {
-                if (http(socket, "GET", "/health", null).status == 200) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not bound yet
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("sim never became healthy");
+    private static void awaitHealthy(Path socket) {
+        // an IOException (not bound yet) counts as not yet
+        eventually(Duration.ofSeconds(30), () -> assertEquals(200, http(socket, "GET", "/health", null).status, "sim healthy"));
     }
 
     @Test
@@ -141,16 +133,8 @@ class SimBackendTest {
     void answers421ForAnotherModelAnd503WhileLoading() throws Exception {
         Path socket = dir.resolve("load.sock");
         start(socket, "--load-time-ms=1500");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        Reply health = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                health = http(socket, "GET", "/health", null);
-                break;
-            } catch (IOException notYet) {
-                Thread.sleep(10);
-            }
-        }
+        Reply health = eventuallyGet(Duration.ofSeconds(20), "answer from the sim's socket",
+                () -> http(socket, "GET", "/health", null));
         assertEquals(503, health.status, "loading");
         assertTrue(health.body.contains("Loading model"));
         awaitHealthy(socket);

@@ -8,6 +8,7 @@ import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.RequiredMemory;
+import dev.llmrt.runtime.spi.RunContext;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -46,16 +47,43 @@ class VllmBackendTest {
     }
 
     @Test
+    void gpuMemoryUtilizationIsTheShareOfTheGpuPlacementReserved() throws Exception {
+        Path sock = dir.resolve("v.sock");
+        // 20 GiB reserved on an H100 (nvidia-smi memory.total 81559 MiB): 20480 / 81559 = 0.25110..., rounded down
+        RunContext.Gpu h100 = new RunContext.Gpu(0, 20480 * MIB, 81559 * MIB);
+        List<String> args = backend.arguments(sock, "/m", "m", BackendMode.COMPLETION, BackendConfiguration.EMPTY, List.of(h100));
+        assertEquals(List.of("--gpu-memory-utilization", "0.2511"), args.subList(args.size() - 2, args.size()));
+
+        // split over two GPUs: one fraction for both, the smaller, so neither GPU gives more than was reserved
+        List<RunContext.Gpu> split = List.of(new RunContext.Gpu(0, 40 * 1024 * MIB, 80 * 1024 * MIB),
+                new RunContext.Gpu(1, 20 * 1024 * MIB, 80 * 1024 * MIB));
+        args = backend.arguments(sock, "/m", "m", BackendMode.COMPLETION,
+                new BackendConfiguration(null, List.of("--gpu-memory-utilization=0.9"), null), split);
+        assertEquals(1, args.stream().filter(a -> a.startsWith("--gpu-memory-utilization")).count(), args.toString());
+        assertEquals(List.of("--gpu-memory-utilization", "0.2500"), args.subList(args.size() - 2, args.size()),
+                "the user's 0.9 would take more than the reservation");
+
+        // a user's lower value stands
+        args = backend.arguments(sock, "/m", "m", BackendMode.COMPLETION,
+                new BackendConfiguration(null, List.of("--gpu-memory-utilization", "0.1"), null), List.of(h100));
+        assertEquals(List.of("--gpu-memory-utilization", "0.1000"), args.subList(args.size() - 2, args.size()));
+
+        // on no GPU (never placed: a CPU test) nothing is added
+        args = backend.arguments(sock, "/m", "m", BackendMode.COMPLETION, BackendConfiguration.EMPTY, List.of());
+        assertTrue(args.stream().noneMatch(a -> a.startsWith("--gpu-memory-utilization")), args.toString());
+    }
+
+    @Test
     void argumentsServeTheModelOnTheSocketUnderItsName() throws Exception {
         Path sock = dir.resolve("v.sock");
         assertEquals(List.of("serve", "/models/qwen", "--uds", sock.toString(), "--served-model-name", "ai/qwen",
                         "--max-model-len", "8192", "--tensor-parallel-size", "2"),
                 backend.arguments(sock, "/models/qwen", "ai/qwen", BackendMode.COMPLETION,
-                        new BackendConfiguration(8192L, List.of("--tensor-parallel-size", "2"), null)));
-        List<String> emb = backend.arguments(sock, "/m", "e", BackendMode.EMBEDDING, BackendConfiguration.EMPTY);
+                        new BackendConfiguration(8192L, List.of("--tensor-parallel-size", "2"), null), List.of()));
+        List<String> emb = backend.arguments(sock, "/m", "e", BackendMode.EMBEDDING, BackendConfiguration.EMPTY, List.of());
         assertTrue(String.join(" ", emb).endsWith("--runner pooling --convert embed"), emb.toString());
         BackendException bad = assertThrows(BackendException.class, () -> backend.arguments(sock, "/m", "e",
-                BackendMode.COMPLETION, new BackendConfiguration(null, List.of("--download-dir=/tmp"), null)));
+                BackendMode.COMPLETION, new BackendConfiguration(null, List.of("--download-dir=/tmp"), null), List.of()));
         assertTrue(bad.getMessage().contains("backend vllm"), bad.getMessage());
     }
 

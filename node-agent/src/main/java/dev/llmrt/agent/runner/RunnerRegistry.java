@@ -1,0 +1,115 @@
+package dev.llmrt.agent.runner;
+
+import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.runtime.spi.BackendMode;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * Every runner of a node, one entry each: its id, its (model, mode), its last reported status, and
+ * whether it takes requests (a stopping runner stays registered until its process is reaped, but
+ * takes none). At most one runner per (model, mode) takes requests. Pure: the node agent owns one.
+ */
+public final class RunnerRegistry {
+
+    /** What a runner serves: one runner per (model, mode) takes requests. */
+    public record Key(String model, BackendMode mode) {}
+
+    /** One runner of {@code spec}; {@code status} is null until it first reports. */
+    public record Entry(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, Key key,
+                        RunnerStatus status, boolean accepting) {
+        Entry with(RunnerStatus s, boolean stillAccepting) {
+            return new Entry(ref, runnerId, spec, key, s, stillAccepting);
+        }
+    }
+
+    private final Map<ActorRef<RunnerSupervisor.Command>, Entry> runners = new LinkedHashMap<>();
+    /** The accepting runner of each key: an index over {@link #runners}, kept in step with it. */
+    private final Map<Key, ActorRef<RunnerSupervisor.Command>> accepting = new HashMap<>();
+
+    public void add(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, BackendMode mode) {
+        Key key = new Key(spec.name(), mode);
+        runners.put(ref, new Entry(ref, runnerId, spec, key, null, true));
+        accepting.put(key, ref);
+    }
+
+    /** The runner that takes requests for {@code key}, if one is loaded. */
+    public Optional<ActorRef<RunnerSupervisor.Command>> accepting(Key key) {
+        return Optional.ofNullable(accepting.get(key));
+    }
+
+    public Optional<Entry> get(ActorRef<RunnerSupervisor.Command> ref) {
+        return Optional.ofNullable(runners.get(ref));
+    }
+
+    /** Records a runner's report; a stopping runner takes no more requests. False for a runner not registered. */
+    public boolean reported(ActorRef<RunnerSupervisor.Command> ref, RunnerStatus status) {
+        Entry e = runners.get(ref);
+        if (e == null) {
+            return false;
+        }
+        boolean stillAccepting = e.accepting() && status.phase() != RunnerStatus.Phase.STOPPING;
+        runners.put(ref, e.with(status, stillAccepting));
+        if (!stillAccepting) {
+            accepting.remove(e.key(), ref);
+        }
+        return true;
+    }
+
+    /** The runner is being unloaded: it takes no more requests. */
+    public void stopAccepting(ActorRef<RunnerSupervisor.Command> ref) {
+        Entry e = runners.get(ref);
+        if (e != null && e.accepting()) {
+            runners.put(ref, e.with(e.status(), false));
+            accepting.remove(e.key(), ref);
+        }
+    }
+
+    /** The runner's actor stopped. */
+    public Optional<Entry> remove(ActorRef<RunnerSupervisor.Command> ref) {
+        Entry e = runners.remove(ref);
+        if (e != null) {
+            accepting.remove(e.key(), ref);
+        }
+        return Optional.ofNullable(e);
+    }
+
+    public boolean isEmpty() {
+        return runners.isEmpty();
+    }
+
+    /** Every runner, in the order they were started. */
+    public List<Entry> all() {
+        return List.copyOf(runners.values());
+    }
+
+    /** Runners taking requests whose entries match. */
+    public List<Entry> acceptingWhere(Predicate<Entry> filter) {
+        return runners.values().stream().filter(Entry::accepting).filter(filter).toList();
+    }
+
+    /** Runners that could be evicted now: accepting, idle, allowed to unload; least recently used first. */
+    public List<Entry> evictable() {
+        return runners.values().stream()
+                .filter(e -> e.accepting() && e.status() != null && e.status().idle() && e.status().keepAlive() >= 0)
+                .sorted(Comparator.comparingLong(e -> e.status().lastUsed()))
+                .toList();
+    }
+
+    /** Each runner that has reported, with its last status. */
+    public Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> lastStatuses() {
+        Map<ActorRef<RunnerSupervisor.Command>, RunnerStatus> out = new LinkedHashMap<>();
+        runners.forEach((ref, e) -> {
+            if (e.status() != null) {
+                out.put(ref, e.status());
+            }
+        });
+        return out;
+    }
+}
