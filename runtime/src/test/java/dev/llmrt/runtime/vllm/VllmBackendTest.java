@@ -94,6 +94,7 @@ class VllmBackendTest {
         long weights = 200_000_000L + 200_000_000L;
         long kv = 2L * 24 * 4096 * 2 * 64 * 2;
         assertEquals(weights + kv + 1536 * MIB, m.vram());
+        assertEquals(1536 * MIB, m.vramOverhead(), "one process's overhead: what placement learns per GPU kind");
         RequiredMemory full = backend.requiredMemoryForModel(dir.toString(), BackendConfiguration.EMPTY);
         assertEquals(weights + 8 * kv + 1536 * MIB, full.vram(), "the model's max_position_embeddings by default");
         RequiredMemory fp8 = backend.requiredMemoryForModel(dir.toString(),
