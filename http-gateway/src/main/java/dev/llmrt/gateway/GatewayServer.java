@@ -1,6 +1,7 @@
 package dev.llmrt.gateway;
 
 import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -8,7 +9,9 @@ import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.MethodRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -49,9 +52,15 @@ public final class GatewayServer extends AllDirectives {
         });
     }
 
-    /** Unmatched routes and methods answer in the OpenAI error shape too. */
+    /** Unmatched routes and methods answer in the OpenAI error shape too; a wrong method says which are allowed. */
     private RejectionHandler notFoundInOpenAiShape() {
         return RejectionHandler.newBuilder()
+                .handleAll(MethodRejection.class, rejections -> {
+                    String allowed = rejections.stream().map(r -> r.supported().name()).distinct().sorted()
+                            .collect(Collectors.joining(", "));
+                    return complete(OpenAiErrors.error(405, "invalid_request_error", "method_not_allowed",
+                            "method not allowed here; allowed: " + allowed).addHeader(RawHeader.create("Allow", allowed)));
+                })
                 .handleNotFound(complete(OpenAiErrors.notFound("not_found", "no such route")))
                 .build()
                 .withFallback(RejectionHandler.defaultHandler());

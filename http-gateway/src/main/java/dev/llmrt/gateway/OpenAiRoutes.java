@@ -30,9 +30,12 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.pattern.AskTimeoutException;
 import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The OpenAI API and its model-runner forms ({@code /engines[/{backend}]/v1/...}, optionally under
@@ -40,6 +43,7 @@ import org.apache.pekko.stream.Materializer;
  * JSON to the model's runner and its answer back, streamed when the backend streams.
  */
 public final class OpenAiRoutes extends AllDirectives {
+    private static final Logger log = LoggerFactory.getLogger(OpenAiRoutes.class);
     private final ModelCatalog catalog;
     private final Set<String> backends;
     private final ModelRouter router;
@@ -144,15 +148,27 @@ public final class OpenAiRoutes extends AllDirectives {
         };
     }
 
+    /** A request that failed with an exception: the client gets the reason, and the log the whole error. */
     private HttpResponse failure(Throwable e, long limit) {
         Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-        if (cause instanceof EntityStreamSizeException) {
+        if (tooLarge(cause)) {
             return OpenAiErrors.tooLarge(limit);
         }
         if (cause instanceof AskTimeoutException || cause instanceof TimeoutException) {
+            log.warn("no response from a runner within {}: {}", settings.responseTimeout(), cause.toString());
             return OpenAiErrors.timeout("no response from the model's runner within " + settings.responseTimeout());
         }
-        return OpenAiErrors.internal("request failed: " + cause.getMessage());
+        log.error("request failed unexpectedly", cause);
+        return OpenAiErrors.internal("request failed: " + cause);
+    }
+
+    /**
+     * A body over the limit: with a declared length Pekko raises a size exception; a chunked body
+     * that runs over fails its stream with "Request too large" instead.
+     */
+    private static boolean tooLarge(Throwable cause) {
+        return cause instanceof EntityStreamSizeException
+                || (cause instanceof EntityStreamException e && e.info().summary().startsWith("Request too large"));
     }
 
     private HttpResponse modelList(String backend) {

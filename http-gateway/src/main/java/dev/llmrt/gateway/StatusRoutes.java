@@ -32,11 +32,12 @@ public final class StatusRoutes extends AllDirectives {
         this.callbacks = callbacks;
     }
 
+    /** Each path first, then its method: another method on these paths is a 405, on other paths no match. */
     public Route route() {
-        return get(() -> concat(
-                path(PathMatchers.segment("engines").slash("status"), () -> complete(json(json.valueToTree(source.backends())))),
-                path(PathMatchers.segment("engines").slash("ps"), () -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks))),
-                path("status", () -> completeWithFuture(source.runners().thenApplyAsync(this::status, callbacks)))));
+        return concat(
+                path(PathMatchers.segment("engines").slash("status"), () -> get(() -> complete(json(json.valueToTree(source.backends()))))),
+                path(PathMatchers.segment("engines").slash("ps"), () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks)))),
+                path("status", () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::status, callbacks)))));
     }
 
     private HttpResponse ps(List<NodeAgent.Runners> nodes) {
