@@ -2,11 +2,11 @@ package dev.llmrt.deploy;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
 import dev.llmrt.runtime.process.HealthProbe;
-import dev.llmrt.runtime.llamacpp.LlamaCppMemoryEstimator;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
@@ -57,7 +57,7 @@ final class BenchLoadCommand implements Callable<Integer> {
         Config cfg = ConfigFactory.parseString(catalog).withFallback(ServeCommand.load(null, "127.0.0.1", 0, null));
         LlmrtNode node = LlmrtNode.start(cfg);
         LlmrtNode.Started started = node.started().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        LlamaCppBackend direct = new LlamaCppBackend(binary, Duration.ofSeconds(10), LlamaCppMemoryEstimator.Settings.DEFAULT);
+        LlamaCppBackend direct = (LlamaCppBackend) Backends.fromConfig(cfg).get(LlamaCppBackend.NAME);
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         Path dir = Files.createTempDirectory("bench-load");
         List<Double> own = new ArrayList<>();

@@ -2,6 +2,7 @@ package dev.llmrt.deploy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmrt.agent.Backends;
 import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
 import dev.llmrt.runtime.llamacpp.LlamaCppMemoryEstimator;
 import dev.llmrt.runtime.spi.BackendConfiguration;
@@ -9,11 +10,9 @@ import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.GgufParseException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -64,8 +63,9 @@ final class EstimateCommand implements Callable<Integer> {
             System.err.println("llmrt estimate: " + e.getMessage());
             return 2;
         }
-        LlamaCppBackend backend = new LlamaCppBackend(Optional.empty(), Duration.ofSeconds(1),
-                LlamaCppMemoryEstimator.Settings.DEFAULT);
+        // the backend as a node would build it, with the configured estimator settings
+        LlamaCppBackend backend = (LlamaCppBackend) Backends.fromConfig(ServeCommand.load(null, "127.0.0.1", 0, null))
+                .get(LlamaCppBackend.NAME);
         LlamaCppMemoryEstimator.Estimate e;
         try {
             e = backend.estimate(model.toString(), new BackendConfiguration(contextSize, flags, null), backendMode);

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.gpu.GpuKind;
@@ -18,7 +19,6 @@ import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.runtime.gguf.TinyLlamaModel;
 import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
-import dev.llmrt.runtime.llamacpp.LlamaCppMemoryEstimator;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.RequiredMemory;
 import java.io.InputStream;
@@ -127,9 +127,7 @@ class CalibrationClusterTest {
 
     /** The estimate this build's llama.cpp backend makes for the model (the prior overhead in it). */
     private static RequiredMemory estimate(String name) throws Exception {
-        LlamaCppBackend backend = new LlamaCppBackend(Optional.empty(), Duration.ofSeconds(1), new LlamaCppMemoryEstimator.Settings(
-                base.getBytes("llmrt.backends.llama-cpp.cuda-overhead"), base.getBytes("llmrt.backends.llama-cpp.embedding-overhead"),
-                base.getBytes("llmrt.backends.llama-cpp.host-baseline")));
+        LlamaCppBackend backend = (LlamaCppBackend) Backends.fromConfig(base).get(LlamaCppBackend.NAME);
         ModelSpec s = spec(name);
         return backend.requiredMemoryForModel(s.model(), s.config());
     }

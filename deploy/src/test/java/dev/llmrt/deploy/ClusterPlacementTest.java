@@ -1,9 +1,7 @@
 package dev.llmrt.deploy;
 
 import static dev.llmrt.testing.Eventually.eventually;
-import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;

@@ -1,7 +1,6 @@
 package dev.llmrt.deploy;
 
 import static dev.llmrt.testing.Eventually.eventually;
-import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

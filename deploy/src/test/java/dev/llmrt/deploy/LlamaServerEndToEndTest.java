@@ -1,6 +1,5 @@
 package dev.llmrt.deploy;
 
-import static dev.llmrt.testing.Eventually.eventually;
 import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

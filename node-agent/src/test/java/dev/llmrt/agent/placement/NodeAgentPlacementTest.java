@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.NodeAgent;
@@ -40,7 +41,7 @@ class NodeAgentPlacementTest {
     private static final AgentSettings SETTINGS = AgentSettings.fromConfig(CONFIG);
     private static final byte[] CHAT = "{\"messages\":[],\"max_tokens\":1}".getBytes(StandardCharsets.UTF_8);
     private static final Map<String, Backend> SIM = Map.of("sim",
-            new SimBackend(Duration.ofSeconds(5), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m")));
+            new SimBackend(new ProcessRunner.Limits(Duration.ofSeconds(5), 4096), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m")));
     private final List<ActorRef<NodeAgent.Command>> agents = new ArrayList<>();
 
     @AfterAll

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.model.ModelSpec;
@@ -36,7 +37,7 @@ class RunnerSupervisorTest {
             """).withFallback(ConfigFactory.load());
     private static final ActorTestKit testKit = ActorTestKit.create("RunnerSupervisorTest", CONFIG);
     private static final AgentSettings SETTINGS = AgentSettings.fromConfig(CONFIG);
-    private static final SimBackend SIM = new SimBackend(Duration.ofSeconds(5), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"));
+    private static final SimBackend SIM = new SimBackend(new ProcessRunner.Limits(Duration.ofSeconds(5), 4096), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"));
     private static final AtomicInteger ids = new AtomicInteger();
     private static final byte[] CHAT = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":2}"
             .getBytes(StandardCharsets.UTF_8);

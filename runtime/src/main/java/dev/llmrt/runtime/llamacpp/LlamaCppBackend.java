@@ -18,7 +18,6 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -40,9 +39,9 @@ public final class LlamaCppBackend implements Backend {
     private final LlamaCppMemoryEstimator estimator;
     private volatile String version;
 
-    public LlamaCppBackend(Optional<Path> binary, Duration stopGrace, LlamaCppMemoryEstimator.Settings memory) {
+    public LlamaCppBackend(Optional<Path> binary, ProcessRunner.Limits process, LlamaCppMemoryEstimator.Settings memory) {
         this.binary = binary;
-        this.runner = new ProcessRunner(NAME, stopGrace, 2048, LlamaCppBackend::explain);
+        this.runner = new ProcessRunner(NAME, process, LlamaCppBackend::explain);
         this.estimator = new LlamaCppMemoryEstimator(memory);
     }
 

@@ -1,6 +1,5 @@
 package dev.llmrt.runtime.llamacpp;
 
-import dev.llmrt.runtime.gguf.GgmlType;
 import dev.llmrt.runtime.gguf.GgufFile;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.RequiredMemory;

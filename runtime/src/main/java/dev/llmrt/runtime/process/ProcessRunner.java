@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -25,26 +26,30 @@ import org.slf4j.LoggerFactory;
 public final class ProcessRunner {
     private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
 
+    /**
+     * How a backend's processes are handled (each backend's {@code stop-grace} and {@code output-tail}).
+     *
+     * @param stopGrace       how long a cancelled process gets after SIGTERM before SIGKILL
+     * @param outputTailBytes how much of the process's output to keep for error messages
+     */
+    public record Limits(Duration stopGrace, int outputTailBytes) {}
+
     private final String backendName;
     private final Duration stopGrace;
     private final int tailBytes;
     private final UnaryOperator<String> errorTransformer;
 
-    /**
-     * @param stopGrace        how long a cancelled process gets after SIGTERM before SIGKILL
-     * @param tailBytes        how much of the process's output to keep for error messages
-     * @param errorTransformer turns known failure patterns in the output tail into a plain reason
-     */
-    public ProcessRunner(String backendName, Duration stopGrace, int tailBytes, UnaryOperator<String> errorTransformer) {
+    /** @param errorTransformer turns known failure patterns in the output tail into a plain reason */
+    public ProcessRunner(String backendName, Limits limits, UnaryOperator<String> errorTransformer) {
         this.backendName = backendName;
-        this.stopGrace = stopGrace;
-        this.tailBytes = tailBytes;
+        this.stopGrace = limits.stopGrace();
+        this.tailBytes = limits.outputTailBytes();
         this.errorTransformer = errorTransformer;
     }
 
     /** Runs {@code binary} with {@code arguments}: the common case of a backend's {@code run}. */
     public void run(RunContext ctx, Path binary, List<String> arguments, Path socket) throws BackendException {
-        List<String> command = new java.util.ArrayList<>();
+        List<String> command = new ArrayList<>();
         command.add(binary.toString());
         command.addAll(arguments);
         run(ctx, command, Map.of(), socket);

@@ -9,7 +9,6 @@ import dev.llmrt.runtime.spi.RequiredMemory;
 import dev.llmrt.runtime.spi.RunContext;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,11 +26,11 @@ public final class SimBackend implements Backend {
     private final List<String> jvmOptions;
 
     /**
-     * @param stopGrace  time a cancelled sim gets between SIGTERM and SIGKILL
+     * @param process    how long a cancelled sim gets between SIGTERM and SIGKILL, and how much output to keep
      * @param jvmOptions options for the sim's JVM (heap, GC)
      */
-    public SimBackend(Duration stopGrace, List<String> jvmOptions) {
-        this.runner = new ProcessRunner(NAME, stopGrace, 4096, UnaryOperator.identity());
+    public SimBackend(ProcessRunner.Limits process, List<String> jvmOptions) {
+        this.runner = new ProcessRunner(NAME, process, UnaryOperator.identity());
         this.jvmOptions = List.copyOf(jvmOptions);
     }
 

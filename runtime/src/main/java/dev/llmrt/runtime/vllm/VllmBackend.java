@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -46,9 +45,9 @@ public final class VllmBackend implements Backend {
     private final ProcessRunner runner;
     private final Settings settings;
 
-    public VllmBackend(Optional<Path> binary, Duration stopGrace, Settings settings) {
+    public VllmBackend(Optional<Path> binary, ProcessRunner.Limits process, Settings settings) {
         this.binary = binary;
-        this.runner = new ProcessRunner(NAME, stopGrace, 2048, VllmBackend::explain);
+        this.runner = new ProcessRunner(NAME, process, VllmBackend::explain);
         this.settings = settings;
     }
 

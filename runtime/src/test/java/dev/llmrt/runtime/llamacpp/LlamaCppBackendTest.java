@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.runtime.gguf.TinyLlamaModel;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendException;
@@ -23,7 +24,7 @@ class LlamaCppBackendTest {
     Path dir;
 
     private final LlamaCppBackend backend = new LlamaCppBackend(Optional.of(Path.of("/nonexistent/llama-server")),
-            Duration.ofSeconds(5), LlamaCppMemoryEstimator.Settings.DEFAULT);
+            new ProcessRunner.Limits(Duration.ofSeconds(5), 2048), LlamaCppMemoryEstimator.Settings.DEFAULT);
 
     private Path model() throws Exception {
         Path p = dir.resolve("tiny.gguf");

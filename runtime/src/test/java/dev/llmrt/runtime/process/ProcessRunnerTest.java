@@ -1,7 +1,6 @@
 package dev.llmrt.runtime.process;
 
 import static dev.llmrt.testing.Eventually.eventually;
-import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,7 +23,7 @@ class ProcessRunnerTest {
     @TempDir
     Path dir;
 
-    private final ProcessRunner runner = new ProcessRunner("test", Duration.ofSeconds(2), 64,
+    private final ProcessRunner runner = new ProcessRunner("test", new ProcessRunner.Limits(Duration.ofSeconds(2), 64),
             tail -> tail.contains("cudaMalloc failed: out of memory") ? "not enough GPU memory to load the model (CUDA)" : tail);
 
     @Test
@@ -75,7 +74,7 @@ class ProcessRunnerTest {
         AtomicReference<ProcessHandle> started = new AtomicReference<>();
         RunContext ctx = new RunContext(started::set);
         Duration grace = Duration.ofMillis(600);
-        ProcessRunner quick = new ProcessRunner("stubborn", grace, 64, t -> t);
+        ProcessRunner quick = new ProcessRunner("stubborn", new ProcessRunner.Limits(grace, 64), t -> t);
         Path trapped = dir.resolve("trapped");
         CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
             try {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
@@ -39,7 +40,7 @@ class SimBackendTest {
     @TempDir
     Path dir;
 
-    private final SimBackend backend = new SimBackend(Duration.ofSeconds(5), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"));
+    private final SimBackend backend = new SimBackend(new ProcessRunner.Limits(Duration.ofSeconds(5), 4096), List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"));
     private final List<Running> running = new ArrayList<>();
 
     private record Running(RunContext ctx, CompletableFuture<String> done, AtomicReference<ProcessHandle> process) {}

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
@@ -26,7 +27,7 @@ class VllmBackendTest {
     @TempDir
     Path dir;
 
-    private final VllmBackend backend = new VllmBackend(Optional.empty(), Duration.ofSeconds(5), VllmBackend.Settings.DEFAULT);
+    private final VllmBackend backend = new VllmBackend(Optional.empty(), new ProcessRunner.Limits(Duration.ofSeconds(5), 2048), VllmBackend.Settings.DEFAULT);
 
     /** A safetensors file with this JSON header and no weights after it (the estimate never reads them). */
     private void safetensors(String name, String header, long claimedLength) throws Exception {
