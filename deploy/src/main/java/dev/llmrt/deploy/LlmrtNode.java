@@ -21,7 +21,8 @@ import dev.llmrt.gateway.StatusRoutes;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import dev.llmrt.gateway.GatewaySettings;
 import dev.llmrt.gateway.OpenAiRoutes;
-import dev.llmrt.gateway.ShardedModelRouter;
+import dev.llmrt.gateway.routing.ReplicaRouter;
+import dev.llmrt.gateway.routing.RoutingSettings;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendMode;
 import com.sun.management.OperatingSystemMXBean;
@@ -140,18 +141,19 @@ public final class LlmrtNode {
                     cluster.selfMember().address(), PlacementSettings.fromConfig(config)), "agent");
             stopRunnersOnShutdown(system, agent, config.getDuration("llmrt.agent.stop-timeout"));
 
-            GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
-            ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
-                    .getOrCreate("jackson-json", Optional.empty());
-            OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(),
-                    new ShardedModelRouter(system, gatewaySettings.responseTimeout(), catalog), gatewaySettings,
-                    Materializer.matFromSystem(system), json);
             if (!gatewayRole) {
                 started.complete(new Started(null, agent, catalog, capacity));
                 return Behaviors.empty();
             }
-            StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, gatewaySettings.statusTimeout()), json,
-                    system.executionContext());
+            GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
+            ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
+                    .getOrCreate("jackson-json", Optional.empty());
+            ReplicaRouter router = new ReplicaRouter(system, catalog, RoutingSettings.fromConfig(config),
+                    gatewaySettings.responseTimeout());
+            OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
+                    Materializer.matFromSystem(system), json);
+            StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, router,
+                    gatewaySettings.statusTimeout()), json, system.executionContext());
             new GatewayServer(system, openAi, status).bind(gatewaySettings)
                     .whenComplete((binding, err) -> {
                         if (err != null) {

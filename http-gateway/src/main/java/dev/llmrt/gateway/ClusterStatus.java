@@ -3,6 +3,7 @@ package dev.llmrt.gateway;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.placement.CapacityView;
 import dev.llmrt.agent.placement.NodeCapacity;
+import dev.llmrt.gateway.routing.ReplicaRouter;
 import dev.llmrt.runtime.spi.Backend;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,13 +22,21 @@ public final class ClusterStatus implements StatusSource {
     private final ActorSystem<?> system;
     private final CapacityView capacity;
     private final Map<String, Backend> backends;
+    private final ReplicaRouter router;
     private final Duration timeout;
 
-    public ClusterStatus(ActorSystem<?> system, CapacityView capacity, Map<String, Backend> backends, Duration timeout) {
+    public ClusterStatus(ActorSystem<?> system, CapacityView capacity, Map<String, Backend> backends, ReplicaRouter router,
+                         Duration timeout) {
         this.system = system;
         this.capacity = capacity;
         this.backends = backends;
+        this.router = router;
         this.timeout = timeout;
+    }
+
+    @Override
+    public List<ReplicaRouter.LaneStatus> routing() {
+        return router.status();
     }
 
     @Override

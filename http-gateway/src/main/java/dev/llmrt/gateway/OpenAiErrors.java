@@ -2,9 +2,11 @@ package dev.llmrt.gateway;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 
 /**
  * Errors in OpenAI's shape, {@code {"error":{"message","type","code"}}}: the one place that decides
@@ -42,6 +44,16 @@ public final class OpenAiErrors {
 
     public static HttpResponse internal(String message) {
         return error(500, "server_error", "internal_error", message);
+    }
+
+    /**
+     * Admission control turned a request away: 429 when the model's queue is full, 503 when it waited
+     * too long; {@code Retry-After} in whole seconds.
+     */
+    public static HttpResponse refused(int status, String code, String message, Duration retryAfter) {
+        long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+        return error(status, status == 429 ? "rate_limit_error" : "server_error", code, message)
+                .addHeader(RawHeader.create("Retry-After", Long.toString(seconds)));
     }
 
     public static HttpResponse error(int status, String type, String code, String message) {

@@ -104,14 +104,15 @@ public final class OpenAiRoutes extends AllDirectives {
     }
 
     private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body) {
-        String model;
+        RequestPeek.Peeked peeked;
         try {
-            model = RequestPeek.model(json.getFactory(), body);
+            peeked = RequestPeek.peek(json.getFactory(), body);
         } catch (RequestPeek.NotAnObject e) {
             return done(OpenAiErrors.badRequest("request body must be a JSON object"));
         } catch (IOException e) {
             return done(OpenAiErrors.badRequest("request body is not valid JSON: " + firstLine(e.getMessage())));
         }
+        String model = peeked.model();
         if (model == null || model.isBlank()) {
             return done(OpenAiErrors.badRequest("'model' is required"));
         }
@@ -124,19 +125,25 @@ public final class OpenAiRoutes extends AllDirectives {
                     + spec.get().backend() + "', not '" + path.backend() + "'"));
         }
         String origin = request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null);
+        // a client's affinity key keeps it on one replica: the configured header, else OpenAI's 'user'
+        String affinity = request.getHeader(settings.affinityHeader()).map(HttpHeader::value).orElse(peeked.user());
         BackendMode mode = BackendMode.forRequestPath(path.endpoint());
-        return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin))
+        return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin), affinity)
                 .thenApplyAsync(this::toResponse, callbacks);
     }
 
-    private HttpResponse toResponse(InferenceProtocol.Reply reply) {
+    private HttpResponse toResponse(Routed routed) {
+        if (routed instanceof Routed.Streaming s) {
+            return HttpResponse.create().withStatus(StatusCodes.get(s.status()))
+                    .withEntity(HttpEntities.createChunked(contentType(s.contentType()), s.body()));
+        }
+        if (routed instanceof Routed.Refused r) {
+            return OpenAiErrors.refused(r.status(), r.code(), r.message(), r.retryAfter());
+        }
+        InferenceProtocol.Reply reply = ((Routed.Answered) routed).reply();
         if (reply instanceof InferenceProtocol.Completed c) {
             return HttpResponse.create().withStatus(StatusCodes.get(c.status()))
                     .withEntity(HttpEntities.create(contentType(c.contentType()), c.body()));
-        }
-        if (reply instanceof InferenceProtocol.Streamed s) {
-            return HttpResponse.create().withStatus(StatusCodes.get(s.status()))
-                    .withEntity(HttpEntities.createChunked(contentType(s.contentType()), s.body().getSource()));
         }
         InferenceProtocol.Failed f = (InferenceProtocol.Failed) reply;
         return switch (f.kind()) {

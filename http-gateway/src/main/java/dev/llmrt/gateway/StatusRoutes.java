@@ -8,6 +8,7 @@ import dev.llmrt.agent.placement.NodeCapacity;
 import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.runner.RunnerStatus;
+import dev.llmrt.gateway.routing.ReplicaRouter;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -74,6 +75,17 @@ public final class StatusRoutes extends AllDirectives {
             for (OverheadCalibration.Learned l : c.overheads()) {
                 overheads.addObject().put("backend", l.backend()).put("mode", l.mode()).put("gpu", l.gpu().model())
                         .put("driver", l.gpu().driver()).put("overhead_bytes", l.overhead()).put("samples", l.samples());
+            }
+        }
+        ArrayNode routing = root.putArray("routing");
+        for (ReplicaRouter.LaneStatus lane : source.routing()) {
+            ObjectNode l = routing.addObject().put("model", lane.model()).put("mode", lane.mode())
+                    .put("routed", lane.routed()).put("retried", lane.retried()).put("queue_full", lane.queueFull())
+                    .put("queue_timeout", lane.queueTimeout()).put("queued", lane.queued());
+            ArrayNode replicas = l.putArray("replicas");
+            for (ReplicaRouter.LaneStatus.Replica r : lane.replicas()) {
+                replicas.addObject().put("replica", r.index()).put("node", r.node()).put("ready", r.ready())
+                        .put("unreachable", r.down()).put("outstanding", r.outstanding());
             }
         }
         ArrayNode runners = root.putArray("runners");

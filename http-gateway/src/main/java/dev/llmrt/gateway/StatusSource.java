@@ -2,6 +2,7 @@ package dev.llmrt.gateway;
 
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.placement.NodeCapacity;
+import dev.llmrt.gateway.routing.ReplicaRouter;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -15,4 +16,9 @@ public interface StatusSource {
 
     /** Backend name to its status string (model-runner's {@code /engines/status}). */
     Map<String, String> backends();
+
+    /** How this gateway spreads each model's requests over its replicas. */
+    default List<ReplicaRouter.LaneStatus> routing() {
+        return List.of();
+    }
 }

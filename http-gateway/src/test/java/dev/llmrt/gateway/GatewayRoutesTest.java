@@ -27,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -81,7 +82,10 @@ class GatewayRoutesTest {
         materializer = Materializer.matFromSystem(testKit.system());
         ModelCatalog catalog = new ModelCatalog(REPLIES.keySet().stream()
                 .map(name -> new ModelSpec(name, "sim", name, BackendConfiguration.EMPTY, -1)).toList());
-        ModelRouter stub = (model, mode, request) -> REPLIES.get(model).get();
+        ModelRouter stub = (model, mode, request, affinity) -> REPLIES.get(model).get().thenApply(reply ->
+                reply instanceof InferenceProtocol.Streamed s
+                        ? new Routed.Streaming(s.status(), s.contentType(), s.body().getSource().mapMaterializedValue(m -> NotUsed.getInstance()))
+                        : new Routed.Answered(reply));
         StatusSource status = new StatusSource() {
             @Override
             public Map<String, NodeCapacity> capacity() {

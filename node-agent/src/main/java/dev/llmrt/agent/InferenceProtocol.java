@@ -22,6 +22,21 @@ public final class InferenceProtocol {
     /** A response whose body streams (SSE): chunks arrive through the stream ref as the backend writes them. */
     public record Streamed(int status, String contentType, SourceRef<ByteString> body) implements Reply {}
 
+    /**
+     * A replica received request {@code attempt}: from here on the request can only be lost with its
+     * node (Cluster Sharding drops messages that arrive while a shard is handed off).
+     */
+    public record Accepted(long attempt) implements CborSerializable {}
+
+    /** Where a replica lives: the cluster address of its node. */
+    public record Located(String node) implements CborSerializable {}
+
+    /**
+     * The answer to a warm-up: the replica's runner on {@code node} (its cluster address) is ready,
+     * or could not start ({@code error} says why).
+     */
+    public record Warmed(String node, boolean ready, String error) implements CborSerializable {}
+
     /** The runtime could not get an answer; {@code kind} decides the HTTP status. */
     public record Failed(FailureKind kind, String message) implements Reply {}
 

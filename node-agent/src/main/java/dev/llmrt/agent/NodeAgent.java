@@ -52,9 +52,46 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     public sealed interface Command extends CborSerializable {}
 
+    /** Work for the runner of (spec, mode), which is started for it if none is loaded. */
+    private sealed interface ForRunner extends Command permits Dispatch, Preload {
+        ModelSpec spec();
+
+        BackendMode mode();
+
+        /** The message its runner gets. */
+        RunnerSupervisor.Command toRunner();
+
+        /** No runner can take it: tell whoever waits why. */
+        void refuse(FailureKind kind, String message);
+    }
+
     /** Serve {@code request} for {@code spec} in {@code mode}, starting a runner if none is loaded. */
     public record Dispatch(ModelSpec spec, BackendMode mode, InferenceProtocol.Request request,
-                           ActorRef<InferenceProtocol.Reply> replyTo) implements Command {}
+                           ActorRef<InferenceProtocol.Reply> replyTo) implements ForRunner {
+        @Override
+        public RunnerSupervisor.Command toRunner() {
+            return new RunnerSupervisor.Dispatch(request, replyTo);
+        }
+
+        @Override
+        public void refuse(FailureKind kind, String message) {
+            replyTo.tell(new InferenceProtocol.Failed(kind, message));
+        }
+    }
+
+    /** Start the runner of (spec, mode) if none is loaded; answer once it is ready, naming {@code node}. */
+    public record Preload(ModelSpec spec, BackendMode mode, String node, ActorRef<InferenceProtocol.Warmed> replyTo)
+            implements ForRunner {
+        @Override
+        public RunnerSupervisor.Command toRunner() {
+            return new RunnerSupervisor.AwaitReady(node, replyTo);
+        }
+
+        @Override
+        public void refuse(FailureKind kind, String message) {
+            replyTo.tell(new InferenceProtocol.Warmed(node, false, message));
+        }
+    }
 
     /** Every runner on this node, as last reported. */
     public record ListRunners(ActorRef<Runners> replyTo) implements Command {}
@@ -123,10 +160,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final ReservationLedger ledger = new ReservationLedger();
     private final OverheadCalibration calibration;
     private final List<ActorRef<Done>> stopAllWaiters = new ArrayList<>();
-    /** Requests that came before the first GPU reading: placement needs to know the GPUs. */
-    private final List<Dispatch> beforeInventory = new ArrayList<>();
-    /** Requests for a model whose runner waits for evicted runners to free their memory. */
-    private final List<Dispatch> waitingForRoom = new ArrayList<>();
+    /** Work that came before the first GPU reading: placement needs to know the GPUs. */
+    private final List<ForRunner> beforeInventory = new ArrayList<>();
+    /** Work for a model whose runner waits for evicted runners to free their memory. */
+    private final List<ForRunner> waitingForRoom = new ArrayList<>();
     private List<GpuDevice> devices = List.of();
     private boolean inventoryRead;
     private long runnerSeq;
@@ -148,7 +185,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
-                .onMessage(Dispatch.class, this::onDispatch)
+                .onMessage(Dispatch.class, this::onWork)
+                .onMessage(Preload.class, this::onWork)
                 .onMessage(RunnerChanged.class, this::onRunnerChanged)
                 .onMessage(RunnerTerminated.class, this::onRunnerTerminated)
                 .onMessage(GpusRead.class, this::onGpusRead)
@@ -162,7 +200,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     // ---- requests and placement ----
 
-    private Behavior<Command> onDispatch(Dispatch d) {
+    private Behavior<Command> onWork(ForRunner d) {
         if (!inventoryRead) {
             beforeInventory.add(d);
             return this;
@@ -170,7 +208,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         RunnerRegistry.Key key = new RunnerRegistry.Key(d.spec().name(), d.mode());
         var runner = runners.accepting(key);
         if (runner.isPresent()) {
-            runner.get().tell(new RunnerSupervisor.Dispatch(d.request(), d.replyTo()));
+            runner.get().tell(d.toRunner());
             return this;
         }
         if (waitingForRoom.stream().anyMatch(w -> w.spec().name().equals(d.spec().name()) && w.mode() == d.mode())) {
@@ -179,14 +217,14 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
         Backend backend = setup.backends().get(d.spec().backend());
         if (backend == null) {
-            d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.MODEL_NOT_FOUND,
-                    "backend '" + d.spec().backend() + "' of model '" + d.spec().name() + "' is not available on this node"));
+            d.refuse(FailureKind.MODEL_NOT_FOUND,
+                    "backend '" + d.spec().backend() + "' of model '" + d.spec().name() + "' is not available on this node");
             return this;
         }
         try {
             backend.install(null); // only checks: backends here install through the project's scripts
         } catch (BackendException e) {
-            d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.BACKEND_NOT_INSTALLED, e.getMessage()));
+            d.refuse(FailureKind.BACKEND_NOT_INSTALLED, e.getMessage());
             return this;
         }
         PlacementPlanner.Demand demand = demand(d.spec(), d.mode());
@@ -194,8 +232,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (decision instanceof PlacementPlanner.Placed placed) {
             start(d, backend, placed, demand);
         } else if (!evictToMakeRoom(d, demand)) {
-            d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE, "model '" + d.spec().name()
-                    + "' doesn't fit on " + setup.nodeName() + ": " + ((PlacementPlanner.Refused) decision).reason()));
+            d.refuse(FailureKind.RUNNER_UNAVAILABLE, "model '" + d.spec().name() + "' doesn't fit on "
+                    + setup.nodeName() + ": " + ((PlacementPlanner.Refused) decision).reason());
         }
         return this;
     }
@@ -213,7 +251,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * Evicts idle runners, least recently used first (never those whose keep-alive is negative), if
      * that makes room; the request waits until their memory is free. False when eviction can't help.
      */
-    private boolean evictToMakeRoom(Dispatch d, PlacementPlanner.Demand demand) {
+    private boolean evictToMakeRoom(ForRunner d, PlacementPlanner.Demand demand) {
         List<RunnerRegistry.Entry> idle = runners.evictable();
         List<String> releasing = new ArrayList<>();
         for (int n = 1; n <= idle.size(); n++) {
@@ -233,7 +271,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return false;
     }
 
-    private void start(Dispatch d, Backend backend, PlacementPlanner.Placed placed, PlacementPlanner.Demand demand) {
+    private void start(ForRunner d, Backend backend, PlacementPlanner.Placed placed, PlacementPlanner.Demand demand) {
         Map<Integer, Long> perGpu = new HashMap<>();
         List<RunContext.Gpu> gpus = new ArrayList<>();
         for (int i = 0; i < placed.devices().size(); i++) {
@@ -254,7 +292,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         getContext().watchWith(runner, new RunnerTerminated(runner));
         runners.add(runner, runnerId, d.spec(), d.mode());
         ledger.reserve(runnerId, perGpu, demand.ram());
-        runner.tell(new RunnerSupervisor.Dispatch(d.request(), d.replyTo()));
+        runner.tell(d.toRunner());
         publishCapacity();
     }
 
@@ -279,7 +317,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         runners.remove(t.runner()).ifPresent(e -> ledger.release(e.runnerId()));
         publishCapacity();
         if (!waitingForRoom.isEmpty()) {
-            List<Dispatch> retry = List.copyOf(waitingForRoom);
+            List<ForRunner> retry = List.copyOf(waitingForRoom);
             waitingForRoom.clear();
             retry.forEach(d -> getContext().getSelf().tell(d)); // the room an evicted runner held is free now
         }

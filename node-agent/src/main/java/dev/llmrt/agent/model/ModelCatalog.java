@@ -2,6 +2,7 @@ package dev.llmrt.agent.model;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +22,13 @@ public final class ModelCatalog {
 
     /** @param replicas model name to its replica count (1 when absent) */
     public ModelCatalog(Collection<ModelSpec> specs, Map<String, Integer> replicas) {
+        this(specs, replicas, Map.of());
+    }
+
+    /** @param entries model name to its catalog entry (for settings other modules read, e.g. queue limits) */
+    public ModelCatalog(Collection<ModelSpec> specs, Map<String, Integer> replicas, Map<String, Config> entries) {
         this.replicas = Map.copyOf(replicas);
+        this.entries = Map.copyOf(entries);
         Map<String, ModelSpec> byName = new LinkedHashMap<>();
         for (ModelSpec spec : specs) {
             if (byName.put(spec.name(), spec) != null) {
@@ -34,6 +41,7 @@ public final class ModelCatalog {
 
     private final List<String> order;
     private final Map<String, Integer> replicas;
+    private final Map<String, Config> entries;
 
     /**
      * Reads {@code llmrt.models}: each entry has {@code name}, {@code backend}, and optionally
@@ -44,6 +52,7 @@ public final class ModelCatalog {
     public static ModelCatalog fromConfig(Config config, Duration defaultKeepAlive) {
         List<ModelSpec> specs = new ArrayList<>();
         Map<String, Integer> replicas = new LinkedHashMap<>();
+        Map<String, Config> entries = new LinkedHashMap<>();
         for (Config entry : config.getConfigList("llmrt.models")) {
             String name = entry.getString("name");
             if (name.contains(REPLICA_SEPARATOR)) {
@@ -55,6 +64,7 @@ public final class ModelCatalog {
                     throw new IllegalArgumentException("replicas must be at least 1");
                 }
                 replicas.put(name, n);
+                entries.put(name, entry);
                 Long contextSize = entry.hasPath("context-size") ? entry.getLong("context-size") : null;
                 List<String> flags = entry.hasPath("runtime-flags") ? entry.getStringList("runtime-flags") : List.of();
                 long keepAlive = entry.hasPath("keep-alive") ? keepAliveMillis(entry.getString("keep-alive"))
@@ -66,7 +76,12 @@ public final class ModelCatalog {
                 throw new IllegalArgumentException("llmrt.models entry '" + name + "': " + e.getMessage(), e);
             }
         }
-        return new ModelCatalog(specs, replicas);
+        return new ModelCatalog(specs, replicas, entries);
+    }
+
+    /** The model's catalog entry as configured (empty for a model built in code). */
+    public Config entry(String model) {
+        return entries.getOrDefault(model, ConfigFactory.empty());
     }
 
     /** Separates a model's name from its replica number in entity and shard ids ({@code name#1}). */

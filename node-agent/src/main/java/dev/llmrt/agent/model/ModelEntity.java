@@ -18,6 +18,7 @@ import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * One replica of a model, placed on a node by Cluster Sharding (entity id = model name, or
@@ -30,9 +31,22 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
 
     public sealed interface Command extends CborSerializable {}
 
-    /** Serve one inference request for this model. */
-    public record Route(BackendMode mode, InferenceProtocol.Request request,
-                        ActorRef<InferenceProtocol.Reply> replyTo) implements Command {}
+    /**
+     * Serve one inference request for this model, first telling {@code acceptedBy} (if any) that
+     * attempt {@code attempt} arrived.
+     */
+    public record Route(BackendMode mode, InferenceProtocol.Request request, ActorRef<InferenceProtocol.Reply> replyTo,
+                        ActorRef<InferenceProtocol.Accepted> acceptedBy, long attempt) implements Command {}
+
+    /** Say at once on which node this replica lives (placing it, if it has no node yet). */
+    public record Locate(ActorRef<InferenceProtocol.Located> replyTo) implements Command {}
+
+    /**
+     * Start this replica's runner if it isn't loaded, and answer once it is ready (or failed to
+     * start), saying on which node: how a gateway learns where a replica lives and that it may take
+     * traffic.
+     */
+    public record Warm(BackendMode mode, ActorRef<InferenceProtocol.Warmed> replyTo) implements Command {}
 
     private final String modelName;
     private final ModelCatalog catalog;
@@ -86,10 +100,30 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
 
     @Override
     public Receive<Command> createReceive() {
-        return newReceiveBuilder().onMessage(Route.class, this::onRoute).build();
+        return newReceiveBuilder().onMessage(Route.class, this::onRoute).onMessage(Warm.class, this::onWarm)
+                .onMessage(Locate.class, l -> {
+                    l.replyTo().tell(new InferenceProtocol.Located(selfAddress()));
+                    return this;
+                })
+                .build();
+    }
+
+    private String selfAddress() {
+        return Cluster.get(getContext().getSystem()).selfMember().address().toString();
+    }
+
+    private Behavior<Command> onWarm(Warm w) {
+        String node = selfAddress();
+        catalog.find(modelName).ifPresentOrElse(
+                spec -> agent.tell(new NodeAgent.Preload(spec, w.mode(), node, w.replyTo())),
+                () -> w.replyTo().tell(new InferenceProtocol.Warmed(node, false, "model '" + modelName + "' not found")));
+        return this;
     }
 
     private Behavior<Command> onRoute(Route r) {
+        if (r.acceptedBy() != null) {
+            r.acceptedBy().tell(new InferenceProtocol.Accepted(r.attempt()));
+        }
         catalog.find(modelName).ifPresentOrElse(
                 spec -> agent.tell(new NodeAgent.Dispatch(spec, r.mode(), r.request(), r.replyTo())),
                 () -> r.replyTo().tell(new InferenceProtocol.Failed(FailureKind.MODEL_NOT_FOUND,

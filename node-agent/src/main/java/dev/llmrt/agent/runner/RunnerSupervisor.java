@@ -13,6 +13,7 @@ import dev.llmrt.runtime.spi.RunContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             implements Command {}
 
     public record GetStatus(ActorRef<RunnerStatus> replyTo) implements Command {}
+
+    /** Answer once the runner is ready, or with why it is not (its start failed, it is unloading). */
+    public record AwaitReady(String node, ActorRef<InferenceProtocol.Warmed> replyTo) implements Command {}
 
     /** Stop the process and this actor; queued requests get 503. */
     public enum Unload implements Command { INSTANCE }
@@ -90,6 +94,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
      */
     private final Executor callbacks;
     private final Deque<Dispatch> pending = new ArrayDeque<>();
+    private final List<AwaitReady> readyWaiters = new ArrayList<>();
     private final Placement placement;
 
     private Phase phase = Phase.STARTING;
@@ -165,6 +170,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         return newReceiveBuilder()
                 .onMessage(Dispatch.class, this::onDispatch)
                 .onMessage(GetStatus.class, this::onGetStatus)
+                .onMessage(AwaitReady.class, this::onAwaitReady)
                 .onMessageEquals(Unload.INSTANCE, this::onUnload)
                 .onMessage(ProcessStarted.class, this::onProcessStarted)
                 .onMessage(RunExited.class, this::onRunExited)
@@ -240,6 +246,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             while (!pending.isEmpty()) {
                 forward(pending.poll());
             }
+            answerReadyWaiters(true, null);
             publish();
             scheduleIdleIfUnused();
             return this;
@@ -283,6 +290,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         } else {
             phase = Phase.FAILED; // it could not start: tell waiting clients why, now
             failPending(FailureKind.RUNNER_UNAVAILABLE, "runner for model '" + spec.name() + "' failed to start: " + error);
+            answerReadyWaiters(false, error);
         }
         timers.startSingleTimer("restart", Restart.INSTANCE, delay);
         publish();
@@ -436,6 +444,24 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         while (!pending.isEmpty()) {
             pending.poll().replyTo().tell(new InferenceProtocol.Failed(kind, message));
         }
+        answerReadyWaiters(false, message);
+    }
+
+    private Behavior<Command> onAwaitReady(AwaitReady m) {
+        switch (phase) {
+            case READY -> m.replyTo().tell(new InferenceProtocol.Warmed(m.node(), true, null));
+            case STARTING, BACKOFF -> readyWaiters.add(m);
+            case FAILED -> m.replyTo().tell(new InferenceProtocol.Warmed(m.node(), false,
+                    "runner for model '" + spec.name() + "' failed to start: " + lastError));
+            case STOPPING -> m.replyTo().tell(new InferenceProtocol.Warmed(m.node(), false,
+                    "runner for model '" + spec.name() + "' is being unloaded"));
+        }
+        return this;
+    }
+
+    private void answerReadyWaiters(boolean ready, String error) {
+        readyWaiters.forEach(w -> w.replyTo().tell(new InferenceProtocol.Warmed(w.node(), ready, error)));
+        readyWaiters.clear();
     }
 
     private void publish() {

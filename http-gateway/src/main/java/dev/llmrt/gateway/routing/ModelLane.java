@@ -1,0 +1,520 @@
+package dev.llmrt.gateway.routing;
+
+import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.InferenceProtocol.FailureKind;
+import dev.llmrt.gateway.Routed;
+import dev.llmrt.runtime.spi.BackendMode;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.japi.pf.PFBuilder;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.SharedKillSwitch;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The requests of one (model, mode) on this gateway: which replica takes each, how many wait, and
+ * what happens to them when a replica's node is lost.
+ *
+ * <p>A request goes to a ready replica with room, the less loaded of two picked at random (its own
+ * outstanding requests from this gateway); a client with an affinity key stays on its replica while
+ * that has room. Only while no replica is ready do requests go to one that is placed and loading
+ * (its runner queues them). With no room anywhere they wait here, up to a length (then 429) and a
+ * time (then 503). A request is only ever sent to a replica whose node is known, so when that node
+ * becomes unreachable every request on it whose answer has not started goes to another replica, or
+ * waits for the replica to be placed again; streams that had started end with an error event.
+ *
+ * <p>All state is guarded by the lane's lock; replies and timers come back on {@code callbacks}.
+ */
+final class ModelLane {
+    private static final Logger log = LoggerFactory.getLogger(ModelLane.class);
+
+    /** How the lane reaches its replicas (Cluster Sharding in a node; stubs in tests). */
+    interface Replicas {
+        /** Sends a request; {@code accepted} runs when the replica says it arrived. */
+        CompletionStage<InferenceProtocol.Reply> route(int replica, InferenceProtocol.Request request, Duration timeout,
+                                                       Runnable accepted);
+
+        CompletionStage<InferenceProtocol.Located> locate(int replica, Duration timeout);
+
+        CompletionStage<InferenceProtocol.Warmed> warm(int replica, Duration timeout);
+
+        Cancellable schedule(Duration delay, Runnable task);
+
+        /** Drops a stream that came for a request already sent elsewhere. */
+        void discard(InferenceProtocol.Streamed stream);
+    }
+
+    /** A replica as this gateway sees it. */
+    record ReplicaView(int index, String node, boolean ready, boolean down, int outstanding) {}
+
+    /** What the lane has done so far, for status and tests. */
+    record Counts(long routed, long retried, long queueFull, long queueTimeout, int queued) {}
+
+    private static final class Replica {
+        final int index;
+        /** Its node's cluster address; null until it says (locate), and again once that node is removed. */
+        String node;
+        boolean locating;
+        /** Its runner answered or reported ready; cleared when it fails to start or its node is lost. */
+        boolean ready;
+        boolean warming;
+        long warmFailedAt = Long.MIN_VALUE;
+        /** Its node is unreachable. */
+        boolean down;
+        int outstanding;
+
+        Replica(int index) {
+            this.index = index;
+        }
+    }
+
+    private final class Pending {
+        final InferenceProtocol.Request request;
+        final String affinity;
+        final long deadline;
+        final CompletableFuture<Routed> result = new CompletableFuture<>();
+        Cancellable timer;
+
+        Pending(InferenceProtocol.Request request, String affinity, long deadline) {
+            this.request = request;
+            this.affinity = affinity;
+            this.deadline = deadline;
+        }
+    }
+
+    private static final class Attempt {
+        final Pending pending;
+        final Replica replica;
+        final String node;
+        boolean accepted;
+        boolean abandoned;
+        Cancellable acceptTimer;
+        SharedKillSwitch stream;
+
+        Attempt(Pending pending, Replica replica) {
+            this.pending = pending;
+            this.replica = replica;
+            this.node = replica.node;
+        }
+    }
+
+    private final String model;
+    private final BackendMode mode;
+    private final RoutingSettings settings;
+    private final Duration responseTimeout;
+    private final Replicas replicas;
+    private final Executor callbacks;
+    private final Replica[] replica;
+    private final Deque<Pending> queue = new ArrayDeque<>();
+    /** Sent and not answered yet. */
+    private final Set<Attempt> awaiting = new HashSet<>();
+    /** Answered with a stream that is still flowing. */
+    private final Set<Attempt> streaming = new HashSet<>();
+    private long routed;
+    private long retried;
+    private long queueFull;
+    private long queueTimeout;
+
+    /** @param responseTimeout a request's deadline, from its arrival, for its answer to start */
+    ModelLane(String model, BackendMode mode, int replicaCount, RoutingSettings settings, Duration responseTimeout,
+              Replicas replicas, Executor callbacks) {
+        this.model = model;
+        this.mode = mode;
+        this.settings = settings;
+        this.responseTimeout = responseTimeout;
+        this.replicas = replicas;
+        this.callbacks = callbacks;
+        this.replica = new Replica[replicaCount];
+        for (int i = 0; i < replicaCount; i++) {
+            replica[i] = new Replica(i);
+        }
+    }
+
+    // ---- admission and choice ----
+
+    CompletionStage<Routed> submit(InferenceProtocol.Request request, String affinity) {
+        Pending p = new Pending(request, affinity, System.nanoTime() + responseTimeout.toNanos());
+        synchronized (this) {
+            locateUnknown();
+            Replica r = choose(p);
+            if (r != null) {
+                dispatch(p, r);
+            } else if (queue.size() >= settings.maxQueueLength()) {
+                queueFull++;
+                return CompletableFuture.completedFuture(new Routed.Refused(429, "queue_full", "model '" + model
+                        + "' has " + queue.size() + " requests waiting for a replica, its limit (max-queue-length = "
+                        + settings.maxQueueLength() + "); retry later", settings.retryAfter()));
+            } else {
+                enqueue(p, false);
+            }
+        }
+        return p.result;
+    }
+
+    /**
+     * A ready replica with room (affinity first, else the less loaded of two at random); while none
+     * is ready at all, a placed one with room that loads. Null: wait.
+     */
+    private Replica choose(Pending p) {
+        List<Replica> open = new ArrayList<>();
+        boolean anyReady = false;
+        for (Replica r : replica) {
+            if (r.ready && !r.down && r.node != null) {
+                anyReady = true;
+                if (r.outstanding < settings.maxConcurrencyPerReplica()) {
+                    open.add(r);
+                }
+            }
+        }
+        if (!anyReady) {
+            for (Replica r : replica) {
+                if (r.node != null && !r.down && r.outstanding < settings.maxConcurrencyPerReplica()) {
+                    open.add(r);
+                }
+            }
+        }
+        if (open.isEmpty()) {
+            return null;
+        }
+        if (p.affinity != null) {
+            Replica preferred = replica[Math.floorMod(p.affinity.hashCode(), replica.length)];
+            if (open.contains(preferred)) {
+                return preferred;
+            }
+        }
+        if (open.size() == 1) {
+            return open.get(0);
+        }
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        int a = random.nextInt(open.size());
+        int b = random.nextInt(open.size() - 1);
+        if (b >= a) {
+            b++;
+        }
+        Replica x = open.get(a);
+        Replica y = open.get(b);
+        return x.outstanding <= y.outstanding ? x : y;
+    }
+
+    /** Waits for a replica: until the queue wait runs out, or (after a lost node) the request's deadline. */
+    private void enqueue(Pending p, boolean first) {
+        long now = System.nanoTime();
+        long until = first ? p.deadline : Math.min(p.deadline, now + settings.maxQueueWait().toNanos());
+        if (first) {
+            queue.addFirst(p);
+        } else {
+            queue.addLast(p);
+        }
+        if (p.timer != null) {
+            p.timer.cancel();
+        }
+        p.timer = replicas.schedule(Duration.ofNanos(Math.max(0, until - now)), () -> expire(p, first));
+    }
+
+    private void expire(Pending p, boolean afterLoss) {
+        synchronized (this) {
+            if (!queue.remove(p)) {
+                return;
+            }
+            queueTimeout++;
+        }
+        String message = afterLoss
+                ? "model '" + model + "' had no replica to take the request again within its deadline ("
+                        + responseTimeout + ") after its node was lost"
+                : "model '" + model + "' had no free replica within its queue wait (max-queue-wait = "
+                        + settings.maxQueueWait() + "); retry later";
+        p.result.complete(new Routed.Refused(503, "queue_timeout", message, settings.retryAfter()));
+    }
+
+    /** Sends the waiting requests that now have a replica, oldest first. */
+    private void drain() {
+        synchronized (this) {
+            while (!queue.isEmpty()) {
+                Replica r = choose(queue.peekFirst());
+                if (r == null) {
+                    return;
+                }
+                Pending p = queue.pollFirst();
+                p.timer.cancel();
+                dispatch(p, r);
+            }
+        }
+    }
+
+    // ---- sending and answers ----
+
+    private void dispatch(Pending p, Replica r) {
+        r.outstanding++;
+        routed++;
+        Attempt a = new Attempt(p, r);
+        awaiting.add(a);
+        Duration left = Duration.ofNanos(Math.max(1, p.deadline - System.nanoTime()));
+        a.acceptTimer = replicas.schedule(settings.acceptTimeout(), () -> notAccepted(a));
+        replicas.route(r.index, p.request, left, () -> accepted(a))
+                .whenCompleteAsync((reply, err) -> answered(a, reply, err), callbacks);
+    }
+
+    private void accepted(Attempt a) {
+        synchronized (this) {
+            a.accepted = true;
+        }
+        a.acceptTimer.cancel();
+    }
+
+    /** The replica never said the request arrived (dropped while its shard was handed off): send it again. */
+    private void notAccepted(Attempt a) {
+        synchronized (this) {
+            if (a.accepted || !awaiting.contains(a)) {
+                return;
+            }
+            sendAgain(a, "was not accepted within " + settings.acceptTimeout());
+        }
+        drain();
+    }
+
+    /** Gives up on an attempt whose answer can't come, and puts its request first in line. */
+    private void sendAgain(Attempt a, String why) {
+        awaiting.remove(a);
+        a.abandoned = true;
+        a.acceptTimer.cancel();
+        a.replica.outstanding--;
+        retried++;
+        log.warn("request for '{}' sent to replica {} on {} {}: sending it again", model, a.replica.index, a.node, why);
+        enqueue(a.pending, true);
+    }
+
+    private void answered(Attempt a, InferenceProtocol.Reply reply, Throwable err) {
+        Replica r = a.replica;
+        Routed out = null;
+        synchronized (this) {
+            if (a.abandoned) {
+                // it was sent again elsewhere after its node was lost; a stream that still came is dropped
+                if (reply instanceof InferenceProtocol.Streamed s) {
+                    replicas.discard(s);
+                }
+                return;
+            }
+            awaiting.remove(a);
+            a.acceptTimer.cancel();
+            if (reply instanceof InferenceProtocol.Streamed s) {
+                a.stream = KillSwitches.shared("llmrt-" + model);
+                streaming.add(a);
+                out = new Routed.Streaming(s.status(), s.contentType(), stream(a, s));
+            } else {
+                r.outstanding--;
+                if (reply instanceof InferenceProtocol.Completed) {
+                    r.ready = true;
+                } else if (reply instanceof InferenceProtocol.Failed f && f.kind() == FailureKind.RUNNER_UNAVAILABLE) {
+                    r.ready = false; // its runner could not start or is gone: ask it again before trusting it
+                    r.warmFailedAt = System.nanoTime();
+                }
+                if (reply != null) {
+                    out = new Routed.Answered(reply);
+                }
+            }
+        }
+        if (err != null) {
+            a.pending.result.completeExceptionally(err);
+        } else {
+            a.pending.result.complete(out);
+        }
+        drain();
+    }
+
+    /**
+     * The stream as the client gets it: the replica's slot is freed when it ends (or, if the HTTP
+     * layer never runs it, after the claim timeout), and a failure mid-stream becomes a last SSE error
+     * event and a clean end.
+     */
+    private Source<ByteString, NotUsed> stream(Attempt a, InferenceProtocol.Streamed s) {
+        AtomicBoolean released = new AtomicBoolean();
+        AtomicBoolean started = new AtomicBoolean();
+        Runnable release = () -> {
+            if (released.compareAndSet(false, true)) {
+                synchronized (this) {
+                    streaming.remove(a);
+                    a.replica.outstanding--;
+                }
+                drain();
+            }
+        };
+        replicas.schedule(settings.streamClaimTimeout(), () -> {
+            if (!started.get()) {
+                release.run();
+            }
+        });
+        Source<ByteString, NotUsed> body = s.body().getSource()
+                .via(a.stream.flow())
+                .watchTermination((mat, done) -> {
+                    started.set(true);
+                    done.whenComplete((ok, e) -> release.run());
+                    return mat;
+                });
+        if (!s.contentType().startsWith("text/event-stream")) {
+            return body;
+        }
+        return body.recover(new PFBuilder<Throwable, ByteString>().match(Throwable.class, e -> {
+            log.warn("stream of '{}' from {} broke off: {}", model, a.node, e.toString());
+            return sseError("the stream from model '" + model + "' broke off: " + e.getMessage());
+        }).build());
+    }
+
+    static ByteString sseError(String message) {
+        String escaped = message.replace("\\", "\\\\").replace("\"", "\\\"");
+        return ByteString.fromString("data: {\"error\":{\"message\":\"" + escaped
+                + "\",\"type\":\"server_error\",\"code\":\"stream_interrupted\"}}\n\n");
+    }
+
+    // ---- where replicas live, and whether they are ready ----
+
+    private void locateUnknown() {
+        for (Replica r : replica) {
+            if (r.node == null && !r.locating) {
+                r.locating = true;
+                replicas.locate(r.index, settings.locateTimeout())
+                        .whenCompleteAsync((located, err) -> located(r, located, err), callbacks);
+            }
+        }
+    }
+
+    private void located(Replica r, InferenceProtocol.Located located, Throwable err) {
+        synchronized (this) {
+            r.locating = false;
+            if (err != null || located == null) {
+                log.debug("replica {} of '{}' did not say where it lives ({}); asking again", r.index, model, err);
+                if (r.node == null) {
+                    locateUnknown(); // the shard is being placed, or the message went to a node just lost
+                }
+                return;
+            }
+            r.node = located.node();
+            r.down = false;
+            warmIfNeeded(r);
+        }
+        drain();
+    }
+
+    private void warmIfNeeded(Replica r) {
+        long now = System.nanoTime();
+        if (r.ready || r.warming || r.node == null || r.down
+                || (r.warmFailedAt != Long.MIN_VALUE && now - r.warmFailedAt < settings.warmRetry().toNanos())) {
+            return;
+        }
+        r.warming = true;
+        String node = r.node;
+        replicas.warm(r.index, responseTimeout).whenCompleteAsync((warmed, err) -> warmed(r, node, warmed, err), callbacks);
+    }
+
+    private void warmed(Replica r, String node, InferenceProtocol.Warmed warmed, Throwable err) {
+        synchronized (this) {
+            r.warming = false;
+            if (!node.equals(r.node)) {
+                return; // it moved meanwhile
+            }
+            if (err == null && warmed.ready()) {
+                r.ready = true;
+            } else {
+                r.ready = false;
+                r.warmFailedAt = System.nanoTime();
+                log.warn("replica {} of '{}' on {} is not ready: {}", r.index, model, node,
+                        err != null ? err.toString() : warmed.error());
+            }
+        }
+        drain();
+    }
+
+    // ---- nodes lost and found ----
+
+    /** A node is unreachable: its replicas take nothing new, and what waited on them goes elsewhere. */
+    void nodeUnreachable(String node) {
+        List<SharedKillSwitch> broken = new ArrayList<>();
+        synchronized (this) {
+            boolean hosted = false;
+            for (Replica r : replica) {
+                if (node.equals(r.node)) {
+                    r.down = true;
+                    r.ready = false;
+                    hosted = true;
+                }
+            }
+            if (!hosted) {
+                return;
+            }
+            for (Attempt a : List.copyOf(awaiting)) {
+                if (node.equals(a.node)) {
+                    sendAgain(a, "is unreachable");
+                }
+            }
+            for (Attempt a : streaming) {
+                if (node.equals(a.node)) {
+                    broken.add(a.stream);
+                }
+            }
+        }
+        broken.forEach(ks -> ks.abort(new IllegalStateException("node " + node + " is unreachable")));
+        drain();
+    }
+
+    /** A node is reachable again: its replicas may be used once they answer again. */
+    void nodeReachable(String node) {
+        synchronized (this) {
+            for (Replica r : replica) {
+                if (node.equals(r.node)) {
+                    r.down = false;
+                    warmIfNeeded(r);
+                }
+            }
+        }
+    }
+
+    /** A node left the cluster: its replicas are placed afresh elsewhere; find out where. */
+    void nodeRemoved(String node) {
+        synchronized (this) {
+            for (Replica r : replica) {
+                if (node.equals(r.node)) {
+                    r.node = null;
+                    r.down = false;
+                    r.ready = false;
+                    r.warmFailedAt = Long.MIN_VALUE;
+                }
+            }
+            locateUnknown();
+        }
+    }
+
+    // ---- views ----
+
+    synchronized List<ReplicaView> replicas() {
+        List<ReplicaView> out = new ArrayList<>();
+        for (Replica r : replica) {
+            out.add(new ReplicaView(r.index, r.node, r.ready, r.down, r.outstanding));
+        }
+        return out;
+    }
+
+    synchronized Counts counts() {
+        return new Counts(routed, retried, queueFull, queueTimeout, queue.size());
+    }
+
+    @Override
+    public String toString() {
+        return model + " (" + mode.wireName().toLowerCase(Locale.ROOT) + ")";
+    }
+}

@@ -1,0 +1,158 @@
+package dev.llmrt.gateway.routing;
+
+import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.model.ModelCatalog;
+import dev.llmrt.agent.model.ModelEntity;
+import dev.llmrt.gateway.ModelRouter;
+import dev.llmrt.gateway.Routed;
+import dev.llmrt.runtime.spi.BackendMode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Sink;
+
+/**
+ * Routes each request to a replica of its model through a {@link ModelLane} per (model, mode), the
+ * replicas being Cluster Sharding entities; hears which nodes become unreachable, reachable or
+ * removed, and tells the lanes.
+ */
+public final class ReplicaRouter implements ModelRouter {
+
+    /** One lane as {@code /status} shows it. */
+    public record LaneStatus(String model, String mode, long routed, long retried, long queueFull, long queueTimeout,
+                             int queued, List<Replica> replicas) {
+        public record Replica(int index, String node, boolean ready, boolean down, int outstanding) {}
+    }
+
+    private record LaneKey(String model, BackendMode mode) {}
+
+    private final ActorSystem<?> system;
+    private final ClusterSharding sharding;
+    private final ModelCatalog catalog;
+    private final RoutingSettings settings;
+    private final Duration responseTimeout;
+    private final Materializer materializer;
+    private final Map<LaneKey, ModelLane> lanes = new ConcurrentHashMap<>();
+    /** Attempts sent and not yet confirmed received, by id: what to run when a replica accepts one. */
+    private final Map<Long, Runnable> acceptances = new ConcurrentHashMap<>();
+    private final AtomicLong attempts = new AtomicLong();
+    private final ActorRef<InferenceProtocol.Accepted> acceptor;
+
+    /** @param responseTimeout how long a request may take until its answer starts, retries included */
+    public ReplicaRouter(ActorSystem<?> system, ModelCatalog catalog, RoutingSettings settings, Duration responseTimeout) {
+        this.system = system;
+        this.sharding = ClusterSharding.get(system);
+        this.catalog = catalog;
+        this.settings = settings;
+        this.responseTimeout = responseTimeout;
+        this.materializer = Materializer.matFromSystem(system);
+        system.systemActorOf(nodeEvents(), "llmrt-routing-node-events", Props.empty());
+        this.acceptor = system.systemActorOf(Behaviors.receiveMessage(a -> {
+            Runnable accepted = acceptances.remove(a.attempt());
+            if (accepted != null) {
+                accepted.run();
+            }
+            return Behaviors.same();
+        }), "llmrt-routing-acceptor", Props.empty());
+    }
+
+    @Override
+    public CompletionStage<Routed> route(String model, BackendMode mode, InferenceProtocol.Request request, String affinity) {
+        return lanes.computeIfAbsent(new LaneKey(model, mode), this::lane).submit(request, affinity);
+    }
+
+    public List<LaneStatus> status() {
+        List<LaneStatus> out = new ArrayList<>();
+        lanes.forEach((k, lane) -> {
+            ModelLane.Counts c = lane.counts();
+            out.add(new LaneStatus(k.model(), k.mode().wireName(), c.routed(), c.retried(), c.queueFull(), c.queueTimeout(),
+                    c.queued(), lane.replicas().stream().map(r -> new LaneStatus.Replica(r.index(), r.node(), r.ready(),
+                    r.down(), r.outstanding())).toList()));
+        });
+        out.sort(Comparator.comparing(LaneStatus::model).thenComparing(LaneStatus::mode));
+        return out;
+    }
+
+    private ModelLane lane(LaneKey key) {
+        int count = catalog.replicas(key.model());
+        List<EntityRef<ModelEntity.Command>> refs = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            refs.add(sharding.entityRefFor(ModelEntity.KEY, ModelCatalog.replicaId(key.model(), i)));
+        }
+        BackendMode mode = key.mode();
+        ModelLane.Replicas replicas = new ModelLane.Replicas() {
+            @Override
+            public CompletionStage<InferenceProtocol.Reply> route(int replica, InferenceProtocol.Request request, Duration timeout,
+                                                                  Runnable accepted) {
+                long attempt = attempts.incrementAndGet();
+                acceptances.put(attempt, accepted);
+                CompletionStage<InferenceProtocol.Reply> reply = refs.get(replica).ask(
+                        replyTo -> new ModelEntity.Route(mode, request, replyTo, acceptor, attempt), timeout);
+                reply.whenComplete((r, e) -> acceptances.remove(attempt));
+                return reply;
+            }
+
+            @Override
+            public CompletionStage<InferenceProtocol.Located> locate(int replica, Duration timeout) {
+                return refs.get(replica).ask(ModelEntity.Locate::new, timeout);
+            }
+
+            @Override
+            public CompletionStage<InferenceProtocol.Warmed> warm(int replica, Duration timeout) {
+                return refs.get(replica).ask(replyTo -> new ModelEntity.Warm(mode, replyTo), timeout);
+            }
+
+            @Override
+            public Cancellable schedule(Duration delay, Runnable task) {
+                return system.scheduler().scheduleOnce(delay, task, system.executionContext());
+            }
+
+            @Override
+            public void discard(InferenceProtocol.Streamed stream) {
+                stream.body().getSource().runWith(Sink.cancelled(), materializer);
+            }
+        };
+        return new ModelLane(key.model(), mode, count, settings.forModel(catalog.entry(key.model())), responseTimeout,
+                replicas, system.executionContext());
+    }
+
+    /** Tells every lane when a node becomes unreachable, reachable again, or is removed. */
+    private Behavior<Object> nodeEvents() {
+        return Behaviors.setup(ctx -> {
+            Cluster cluster = Cluster.get(ctx.getSystem());
+            cluster.subscriptions().tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.ReachabilityEvent.class));
+            cluster.subscriptions().tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.MemberRemoved.class));
+            return Behaviors.receiveMessage(event -> {
+                if (event instanceof ClusterEvent.UnreachableMember u) {
+                    String node = u.member().address().toString();
+                    ctx.getLog().warn("node {} is unreachable: requests waiting on it go to other replicas", node);
+                    lanes.values().forEach(l -> l.nodeUnreachable(node));
+                } else if (event instanceof ClusterEvent.ReachableMember r) {
+                    String node = r.member().address().toString();
+                    lanes.values().forEach(l -> l.nodeReachable(node));
+                } else if (event instanceof ClusterEvent.MemberRemoved m) {
+                    String node = m.member().address().toString();
+                    lanes.values().forEach(l -> l.nodeRemoved(node));
+                }
+                return Behaviors.same();
+            });
+        });
+    }
+}
