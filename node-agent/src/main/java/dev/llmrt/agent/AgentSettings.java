@@ -1,17 +1,37 @@
 package dev.llmrt.agent;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigUtil;
+import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.runtime.spi.BackendConfiguration;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /** Everything tunable about a node agent and its runners, read once from {@code llmrt.agent}. */
 public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPendingRequests,
                            Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher,
                            Duration inventoryRefresh, Duration capacityPublishInterval, int calibrationWindow,
-                           Duration statusTimeout) {
+                           Duration statusTimeout, Map<String, List<String>> extraRuntimeFlags) {
+
+    /** The model as this node runs it: with the runtime flags this node adds to it, if any. */
+    public ModelSpec onThisNode(ModelSpec spec) {
+        List<String> extra = extraRuntimeFlags.get(spec.name());
+        if (extra == null || extra.isEmpty()) {
+            return spec;
+        }
+        List<String> flags = new ArrayList<>(spec.config().runtimeFlags());
+        flags.addAll(extra);
+        BackendConfiguration c = spec.config();
+        return new ModelSpec(spec.name(), spec.backend(), spec.model(),
+                new BackendConfiguration(c.contextSize(), flags, c.speculative()), spec.keepAliveMillis());
+    }
 
     /** Polling {@code /health} after start: quick at first, then slower, up to a deadline. */
     public record Readiness(Duration initialInterval, Duration maxInterval, double factor, Duration timeout) {
@@ -59,6 +79,13 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                 c.getDuration("inventory-refresh"),
                 c.getDuration("capacity-publish-interval"),
                 c.getInt("calibration-window"),
-                c.getDuration("status-timeout"));
+                c.getDuration("status-timeout"),
+                extraFlags(c.getObject("extra-runtime-flags").toConfig()));
+    }
+
+    private static Map<String, List<String>> extraFlags(Config byModel) {
+        Map<String, List<String>> out = new HashMap<>();
+        byModel.root().keySet().forEach(model -> out.put(model, byModel.getStringList(ConfigUtil.quoteString(model))));
+        return Map.copyOf(out);
     }
 }

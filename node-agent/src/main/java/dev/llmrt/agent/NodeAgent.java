@@ -227,10 +227,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             d.refuse(FailureKind.BACKEND_NOT_INSTALLED, e.getMessage());
             return this;
         }
-        PlacementPlanner.Demand demand = demand(d.spec(), d.mode());
+        ModelSpec spec = settings.onThisNode(d.spec());
+        PlacementPlanner.Demand demand = demand(spec, d.mode());
         PlacementPlanner.Decision decision = PlacementPlanner.place(List.of(room(Set.of())), demand);
         if (decision instanceof PlacementPlanner.Placed placed) {
-            start(d, backend, placed, demand);
+            start(d, spec, backend, placed, demand);
         } else if (!evictToMakeRoom(d, demand)) {
             d.refuse(FailureKind.RUNNER_UNAVAILABLE, "model '" + d.spec().name() + "' doesn't fit on "
                     + setup.nodeName() + ": " + ((PlacementPlanner.Refused) decision).reason());
@@ -271,7 +272,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return false;
     }
 
-    private void start(ForRunner d, Backend backend, PlacementPlanner.Placed placed, PlacementPlanner.Demand demand) {
+    private void start(ForRunner d, ModelSpec spec, Backend backend, PlacementPlanner.Placed placed,
+                       PlacementPlanner.Demand demand) {
         Map<Integer, Long> perGpu = new HashMap<>();
         List<RunContext.Gpu> gpus = new ArrayList<>();
         for (int i = 0; i < placed.devices().size(); i++) {
@@ -285,12 +287,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .collect(Collectors.joining(","));
         String runnerId = backend.name() + "-" + ++runnerSeq;
         ActorRef<Command> self = getContext().getSelf();
-        ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(RunnerSupervisor.create(runnerId, d.spec(), d.mode(),
+        ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(RunnerSupervisor.create(runnerId, spec, d.mode(),
                 backend, settings.socketDir().resolve(runnerId + ".sock"), settings,
                 (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible)),
                 "runner-" + runnerSeq);
         getContext().watchWith(runner, new RunnerTerminated(runner));
-        runners.add(runner, runnerId, d.spec(), d.mode());
+        runners.add(runner, runnerId, spec, d.mode());
         ledger.reserve(runnerId, perGpu, demand.ram());
         runner.tell(d.toRunner());
         publishCapacity();

@@ -1,0 +1,297 @@
+package dev.llmrt.gateway.routing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.gateway.Routed;
+import dev.llmrt.runtime.spi.BackendMode;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.Cancellable;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A lane's decisions with stub replicas, a hand-driven clock and callbacks run when the test says:
+ * which replica takes each request, what waits, what is refused, and what is sent again.
+ */
+class ModelLaneTest {
+    private static final InferenceProtocol.Request CHAT = new InferenceProtocol.Request("/v1/chat/completions",
+            "{}".getBytes(StandardCharsets.UTF_8), null);
+    private static final InferenceProtocol.Completed OK = new InferenceProtocol.Completed(200, "application/json", new byte[0]);
+    private static final RoutingSettings SETTINGS = new RoutingSettings(4, 3, Duration.ofSeconds(2), Duration.ofSeconds(1),
+            Duration.ofSeconds(3), Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(5));
+
+    /** Replicas that answer when told, on nodes the test names, and a clock the test moves. */
+    private static final class Stub implements ModelLane.Replicas {
+        final Deque<Runnable> callbacks = new ArrayDeque<>();
+        final Map<Integer, String> nodes = new HashMap<>();
+        final Map<Integer, List<CompletableFuture<InferenceProtocol.Reply>>> sent = new HashMap<>();
+        final Map<Integer, List<Runnable>> acceptances = new HashMap<>();
+        final List<long[]> timers = new ArrayList<>();
+        final List<Runnable> timerTasks = new ArrayList<>();
+        boolean autoAccept = true;
+        boolean manualWarm;
+        final Map<Integer, CompletableFuture<InferenceProtocol.Warmed>> warmed = new HashMap<>();
+        long now;
+
+        @Override
+        public CompletionStage<InferenceProtocol.Reply> route(int replica, InferenceProtocol.Request request, Duration timeout,
+                                                              Runnable accepted) {
+            CompletableFuture<InferenceProtocol.Reply> f = new CompletableFuture<>();
+            sent.computeIfAbsent(replica, k -> new ArrayList<>()).add(f);
+            if (autoAccept) {
+                callbacks.add(accepted);
+            } else {
+                acceptances.computeIfAbsent(replica, k -> new ArrayList<>()).add(accepted);
+            }
+            return f;
+        }
+
+        @Override
+        public CompletionStage<InferenceProtocol.Located> locate(int replica, Duration timeout) {
+            String node = nodes.get(replica);
+            return node == null ? new CompletableFuture<>() : CompletableFuture.completedFuture(new InferenceProtocol.Located(node));
+        }
+
+        @Override
+        public CompletionStage<InferenceProtocol.Warmed> warm(int replica, Duration timeout) {
+            CompletableFuture<InferenceProtocol.Warmed> f = new CompletableFuture<>();
+            warmed.put(replica, f);
+            if (!manualWarm) {
+                f.complete(new InferenceProtocol.Warmed(nodes.get(replica), true, null));
+            }
+            return f;
+        }
+
+        @Override
+        public Cancellable schedule(Duration delay, Runnable task) {
+            long[] due = {now + delay.toMillis(), 0};
+            timers.add(due);
+            timerTasks.add(task);
+            return new Cancellable() {
+                @Override
+                public boolean cancel() {
+                    due[1] = 1;
+                    return true;
+                }
+
+                @Override
+                public boolean isCancelled() {
+                    return due[1] == 1;
+                }
+            };
+        }
+
+        @Override
+        public void discard(InferenceProtocol.Streamed stream) {}
+
+        /** Runs the callbacks that are due, as the dispatcher would. */
+        void pump() {
+            while (!callbacks.isEmpty()) {
+                callbacks.poll().run();
+            }
+        }
+
+        void advance(Duration d) {
+            now += d.toMillis();
+            for (int i = 0; i < timers.size(); i++) {
+                long[] t = timers.get(i);
+                if (t[1] == 0 && t[0] <= now) {
+                    t[1] = 1;
+                    timerTasks.get(i).run();
+                }
+            }
+            pump();
+        }
+
+        int count(int replica) {
+            return sent.getOrDefault(replica, List.of()).size();
+        }
+
+        /** Answers every request sent to {@code replica} so far. */
+        void answerAll(int replica) {
+            sent.getOrDefault(replica, List.of()).forEach(f -> f.complete(OK));
+            pump();
+        }
+    }
+
+    private static ModelLane lane(Stub stub, int replicas) {
+        return new ModelLane("m", BackendMode.COMPLETION, replicas, SETTINGS, Duration.ofMinutes(10), stub, stub.callbacks::add);
+    }
+
+    /** A lane whose replicas are placed on node-0, node-1, ... and ready. */
+    private static ModelLane readyLane(Stub stub, int replicas) {
+        for (int i = 0; i < replicas; i++) {
+            stub.nodes.put(i, "node-" + i);
+        }
+        ModelLane lane = lane(stub, replicas);
+        lane.submit(CHAT, null); // the first request locates and warms them all
+        stub.pump();
+        stub.answerAll(0);
+        stub.answerAll(1);
+        stub.sent.clear();
+        lane.replicas().forEach(r -> assertTrue(r.ready(), r.toString()));
+        return lane;
+    }
+
+    @Test
+    void twoReadyReplicasShareTheLoadEvenly() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 2);
+        for (int i = 0; i < 8; i++) {
+            lane.submit(CHAT, null);
+            stub.pump();
+        }
+        assertEquals(4, stub.count(0), "power of two choices over 2 replicas: always the less loaded");
+        assertEquals(4, stub.count(1));
+    }
+
+    @Test
+    void aSlowReplicaGetsLessTraffic() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 2);
+        for (int i = 0; i < 40; i++) {
+            lane.submit(CHAT, null);
+            stub.pump();
+            stub.answerAll(1); // replica 1 answers at once; replica 0 never does
+            stub.sent.remove(1);
+        }
+        assertTrue(stub.count(0) <= 1, "the stuck replica got " + stub.count(0) + " of 40");
+    }
+
+    @Test
+    void anAffinityKeyStaysOnItsReplicaWhileItHasRoom() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 2);
+        int preferred = Math.floorMod("client-7".hashCode(), 2);
+        for (int i = 0; i < 4; i++) {
+            lane.submit(CHAT, "client-7");
+            stub.pump();
+        }
+        assertEquals(4, stub.count(preferred));
+        lane.submit(CHAT, "client-7");
+        stub.pump();
+        assertEquals(1, stub.count(1 - preferred), "its replica is full (4): the other takes it");
+    }
+
+    @Test
+    void pastTheQueueLengthA429AndPastTheWaitA503() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 1);
+        for (int i = 0; i < 4; i++) {
+            lane.submit(CHAT, null); // the replica's 4 slots
+        }
+        List<CompletionStage<Routed>> waiting = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            waiting.add(lane.submit(CHAT, null)); // the queue's 3 places
+        }
+        Routed.Refused full = assertInstanceOf(Routed.Refused.class, lane.submit(CHAT, null).toCompletableFuture().join());
+        assertEquals(new Routed.Refused(429, "queue_full",
+                "model 'm' has 3 requests waiting for a replica, its limit (max-queue-length = 3); retry later",
+                Duration.ofSeconds(1)), full);
+
+        stub.advance(Duration.ofMillis(1999));
+        waiting.forEach(w -> assertFalse(w.toCompletableFuture().isDone(), "still within the queue wait"));
+        stub.advance(Duration.ofMillis(1));
+        for (CompletionStage<Routed> w : waiting) {
+            assertEquals(new Routed.Refused(503, "queue_timeout",
+                    "model 'm' had no free replica within its queue wait (max-queue-wait = PT2S); retry later",
+                    Duration.ofSeconds(1)), w.toCompletableFuture().join());
+        }
+        assertEquals(new ModelLane.Counts(5, 0, 1, 3, 0), lane.counts(), "1 at warm-up and 4 routed, 1 full, 3 timed out");
+
+        stub.answerAll(0); // the slots free: the next request goes at once
+        lane.submit(CHAT, null);
+        stub.pump();
+        assertEquals(5, stub.count(0), "sent straight to the replica");
+    }
+
+    @Test
+    void requestsOnAnUnreachableNodeGoToTheOtherReplica() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 2);
+        List<CompletionStage<Routed>> results = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            results.add(lane.submit(CHAT, null));
+            stub.pump();
+        }
+        assertEquals(2, stub.count(0));
+        lane.nodeUnreachable("node-0");
+        stub.pump();
+        assertEquals(4, stub.count(1), "replica 1 had 2, and took replica 0's 2 again");
+        assertEquals(2, lane.counts().retried());
+        stub.answerAll(1);
+        results.forEach(r -> assertEquals(new Routed.Answered(OK), r.toCompletableFuture().join()));
+        stub.sent.get(0).forEach(f -> f.complete(OK)); // a late answer from the lost node changes nothing
+        stub.pump();
+        assertEquals(0, lane.replicas().get(1).outstanding());
+        assertEquals(0, lane.replicas().get(0).outstanding());
+    }
+
+    @Test
+    void withOneReplicaTheyWaitForItToBePlacedAgain() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 1);
+        CompletionStage<Routed> r = lane.submit(CHAT, null);
+        stub.pump();
+        lane.nodeUnreachable("node-0");
+        stub.pump();
+        assertFalse(r.toCompletableFuture().isDone(), "it waits: no replica can take it");
+        stub.nodes.put(0, "node-2"); // placed again on node-2 once node-0 is removed
+        lane.nodeRemoved("node-0");
+        stub.pump();
+        assertEquals(2, stub.count(0), "sent again to the replica on its new node");
+        assertEquals("node-2", lane.replicas().get(0).node());
+        stub.sent.get(0).get(1).complete(OK);
+        stub.pump();
+        assertEquals(new Routed.Answered(OK), r.toCompletableFuture().join());
+    }
+
+    @Test
+    void aRequestItsReplicaNeverAcceptedIsSentAgain() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 1);
+        stub.autoAccept = false;
+        CompletionStage<Routed> r = lane.submit(CHAT, null);
+        stub.pump();
+        stub.advance(SETTINGS.acceptTimeout());
+        assertEquals(2, stub.count(0), "dropped (a shard hand-off): sent again");
+        stub.acceptances.get(0).get(1).run();
+        stub.sent.get(0).get(1).complete(OK);
+        stub.pump();
+        assertEquals(new Routed.Answered(OK), r.toCompletableFuture().join());
+        assertEquals(1, lane.counts().retried());
+    }
+
+    @Test
+    void whileNoReplicaIsReadyALoadingOneTakesRequestsButNotOnceAnotherIsReady() {
+        Stub stub = new Stub();
+        stub.nodes.put(0, "node-0");
+        stub.nodes.put(1, "node-1");
+        stub.manualWarm = true;
+        ModelLane lane = lane(stub, 2);
+        lane.submit(CHAT, null);
+        lane.submit(CHAT, null);
+        stub.pump();
+        assertEquals(2, stub.count(0) + stub.count(1), "both loading: the requests wait in their runners' queues");
+        stub.warmed.get(1).complete(new InferenceProtocol.Warmed("node-1", true, null));
+        stub.pump();
+        int before = stub.count(0);
+        for (int i = 0; i < 3; i++) {
+            lane.submit(CHAT, null);
+            stub.pump();
+        }
+        assertEquals(before, stub.count(0), "replica 1 is ready: nothing more goes to the loading replica 0");
+    }
+}
