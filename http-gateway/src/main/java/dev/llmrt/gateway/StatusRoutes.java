@@ -85,7 +85,7 @@ public final class StatusRoutes extends AllDirectives {
             ArrayNode replicas = l.putArray("replicas");
             for (ReplicaRouter.LaneStatus.Replica r : lane.replicas()) {
                 replicas.addObject().put("replica", r.index()).put("node", r.node()).put("ready", r.ready())
-                        .put("unreachable", r.down()).put("outstanding", r.outstanding());
+                        .put("unreachable", r.down()).put("outstanding", r.outstanding()).put("routed", r.routed());
             }
         }
         ArrayNode runners = root.putArray("runners");

@@ -62,7 +62,7 @@ final class ModelLane {
     }
 
     /** A replica as this gateway sees it. */
-    record ReplicaView(int index, String node, boolean ready, boolean down, int outstanding) {}
+    record ReplicaView(int index, String node, boolean ready, boolean down, int outstanding, long routed) {}
 
     /** What the lane has done so far, for status and tests. */
     record Counts(long routed, long retried, long queueFull, long queueTimeout, int queued) {}
@@ -79,6 +79,7 @@ final class ModelLane {
         /** Its node is unreachable. */
         boolean down;
         int outstanding;
+        long routed;
 
         Replica(int index) {
             this.index = index;
@@ -159,7 +160,7 @@ final class ModelLane {
             } else if (queue.size() >= settings.maxQueueLength()) {
                 queueFull++;
                 return CompletableFuture.completedFuture(new Routed.Refused(429, "queue_full", "model '" + model
-                        + "' has " + queue.size() + " requests waiting for a replica, its limit (max-queue-length = "
+                        + "' already has " + queue.size() + " waiting for a replica, its limit (max-queue-length = "
                         + settings.maxQueueLength() + "); retry later", settings.retryAfter()));
             } else {
                 enqueue(p, false);
@@ -237,10 +238,15 @@ final class ModelLane {
         }
         String message = afterLoss
                 ? "model '" + model + "' had no replica to take the request again within its deadline ("
-                        + responseTimeout + ") after its node was lost"
+                        + human(responseTimeout) + ") after its node was lost"
                 : "model '" + model + "' had no free replica within its queue wait (max-queue-wait = "
-                        + settings.maxQueueWait() + "); retry later";
+                        + human(settings.maxQueueWait()) + "); retry later";
         p.result.complete(new Routed.Refused(503, "queue_timeout", message, settings.retryAfter()));
+    }
+
+    /** A duration as written in configuration: 300ms, 60s. */
+    static String human(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 
     /** Sends the waiting requests that now have a replica, oldest first. */
@@ -262,6 +268,7 @@ final class ModelLane {
 
     private void dispatch(Pending p, Replica r) {
         r.outstanding++;
+        r.routed++;
         routed++;
         Attempt a = new Attempt(p, r);
         awaiting.add(a);
@@ -504,7 +511,7 @@ final class ModelLane {
     synchronized List<ReplicaView> replicas() {
         List<ReplicaView> out = new ArrayList<>();
         for (Replica r : replica) {
-            out.add(new ReplicaView(r.index, r.node, r.ready, r.down, r.outstanding));
+            out.add(new ReplicaView(r.index, r.node, r.ready, r.down, r.outstanding, r.routed));
         }
         return out;
     }

@@ -38,7 +38,7 @@ public final class ReplicaRouter implements ModelRouter {
     /** One lane as {@code /status} shows it. */
     public record LaneStatus(String model, String mode, long routed, long retried, long queueFull, long queueTimeout,
                              int queued, List<Replica> replicas) {
-        public record Replica(int index, String node, boolean ready, boolean down, int outstanding) {}
+        public record Replica(int index, String node, boolean ready, boolean down, int outstanding, long routed) {}
     }
 
     private record LaneKey(String model, BackendMode mode) {}
@@ -84,7 +84,7 @@ public final class ReplicaRouter implements ModelRouter {
             ModelLane.Counts c = lane.counts();
             out.add(new LaneStatus(k.model(), k.mode().wireName(), c.routed(), c.retried(), c.queueFull(), c.queueTimeout(),
                     c.queued(), lane.replicas().stream().map(r -> new LaneStatus.Replica(r.index(), r.node(), r.ready(),
-                    r.down(), r.outstanding())).toList()));
+                    r.down(), r.outstanding(), r.routed())).toList()));
         });
         out.sort(Comparator.comparing(LaneStatus::model).thenComparing(LaneStatus::mode));
         return out;

@@ -198,7 +198,7 @@ class ModelLaneTest {
         }
         Routed.Refused full = assertInstanceOf(Routed.Refused.class, lane.submit(CHAT, null).toCompletableFuture().join());
         assertEquals(new Routed.Refused(429, "queue_full",
-                "model 'm' has 3 requests waiting for a replica, its limit (max-queue-length = 3); retry later",
+                "model 'm' already has 3 waiting for a replica, its limit (max-queue-length = 3); retry later",
                 Duration.ofSeconds(1)), full);
 
         stub.advance(Duration.ofMillis(1999));
@@ -206,7 +206,7 @@ class ModelLaneTest {
         stub.advance(Duration.ofMillis(1));
         for (CompletionStage<Routed> w : waiting) {
             assertEquals(new Routed.Refused(503, "queue_timeout",
-                    "model 'm' had no free replica within its queue wait (max-queue-wait = PT2S); retry later",
+                    "model 'm' had no free replica within its queue wait (max-queue-wait = 2s); retry later",
                     Duration.ofSeconds(1)), w.toCompletableFuture().join());
         }
         assertEquals(new ModelLane.Counts(5, 0, 1, 3, 0), lane.counts(), "1 at warm-up and 4 routed, 1 full, 3 timed out");

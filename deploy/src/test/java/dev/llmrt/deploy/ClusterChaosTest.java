@@ -1,0 +1,229 @@
+package dev.llmrt.deploy;
+
+import static dev.llmrt.testing.Eventually.eventually;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Collections;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.time.LocalTime;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Chaos on the real start-up path: three separate JVMs ('llmrt serve') form a cluster by seed node
+ * on loopback; clients send a steady load of non-streaming and streaming chats to the gateway for
+ * 30 s, and halfway the node serving the model is SIGKILLed. Every non-streaming request must get a
+ * 200, every stream must end with its last token or an error event, none may take 30 s; the test
+ * prints what was sent, what succeeded, what was sent again, and how long until the model served
+ * again, with where that time went (from the nodes' logs).
+ */
+class ClusterChaosTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration LOAD = Duration.ofSeconds(30);
+    private static final int PLAIN_CLIENTS = 6;
+    private static final int STREAM_CLIENTS = 2;
+    private static final List<Process> jvms = new ArrayList<>();
+    private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+
+    private record Node(Process process, int httpPort) {}
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static Node start(Path dir, String name, String gpus, Integer seedPort, int clusterPort) throws Exception {
+        Path config = dir.resolve(name + ".conf");
+        Files.writeString(config, """
+                llmrt.agent.gpus = %s
+                llmrt.models = [ { name = "m10", backend = sim, keep-alive = "-1", runtime-flags = [
+                  "--vram-mb=10240", "--ttft-ms=20", "--tpot-ms=5", "--max-tokens=16", "--max-seqs=16"] } ]
+                """.formatted(gpus));
+        int http = freePort();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "serve", "--port", Integer.toString(http), "--cluster-port", Integer.toString(clusterPort),
+                "--config", config.toString()));
+        if (seedPort != null) {
+            cmd.addAll(List.of("--seed-node", "pekko://llmrt@127.0.0.1:" + seedPort));
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
+        jvms.add(p);
+        return new Node(p, http);
+    }
+
+    @AfterAll
+    static void stopJvms() throws Exception {
+        for (Process p : jvms) {
+            p.destroy(); // SIGTERM: leave the cluster, reap runners
+        }
+        for (Process p : jvms) {
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    /** One request's outcome: when it started and ended (ms since the load began), its status, and for a stream how it ended. */
+    private record Outcome(boolean stream, long startMs, long endMs, int status, String end) {}
+
+    private static Outcome send(Node via, boolean stream, long t0) {
+        long start = System.nanoTime();
+        String body = "{\"model\":\"m10\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + (stream ? ",\"stream\":true}" : "}");
+        int status;
+        String end = "";
+        try {
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.httpPort()
+                            + "/v1/chat/completions")).timeout(Duration.ofSeconds(35)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            status = r.statusCode();
+            if (stream) {
+                List<String> data = r.body().lines().filter(l -> l.startsWith("data: ")).toList();
+                String last = data.isEmpty() ? "" : data.get(data.size() - 1);
+                end = last.equals("data: [DONE]") ? "done" : last.contains("\"error\"") ? "error-event" : "cut: " + last;
+            }
+        } catch (Exception e) {
+            status = -1;
+            end = e.toString();
+        }
+        return new Outcome(stream, (start - t0) / 1_000_000, (System.nanoTime() - t0) / 1_000_000, status, end);
+    }
+
+    /** The node whose JVM runs the model's sim process. */
+    private static int hostOf(List<Node> nodes) {
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).process().isAlive() && nodes.get(i).process().children().anyMatch(ProcessHandle::isAlive)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The time of the first line in these logs after {@code after} that matches {@code pattern}, or null. */
+    private static LocalTime firstAfter(List<Path> logs, LocalTime after, String pattern) throws IOException {
+        Pattern p = Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*" + pattern);
+        LocalTime first = null;
+        for (Path log : logs) {
+            for (String line : Files.readAllLines(log)) {
+                Matcher m = p.matcher(line);
+                if (m.find()) {
+                    LocalTime t = LocalTime.parse(m.group(1));
+                    if (t.isAfter(after) && (first == null || t.isBefore(first))) {
+                        first = t;
+                    }
+                }
+            }
+        }
+        return first;
+    }
+
+    private static String since(LocalTime from, LocalTime to) {
+        return to == null ? "not seen" : (Duration.between(from, to).toMillis() + " ms");
+    }
+
+    @Test
+    void underSteadyLoadNothingIsLostWhenTheServingNodeIsKilled() throws Exception {
+        Path dir = Files.createTempDirectory("llmrt-chaos");
+        int seedPort = freePort();
+        List<Node> nodes = List.of(
+                start(dir, "a", "[ { memory = 24GiB } ]", null, seedPort),
+                start(dir, "b", "[ { memory = 24GiB } ]", seedPort, freePort()),
+                start(dir, "c", "[]", seedPort, freePort()));
+        Node gateway = nodes.get(2);
+        eventually(Duration.ofSeconds(120), () -> assertEquals(200, send(gateway, false, System.nanoTime()).status(),
+                "cluster serves m10; logs in " + dir));
+        int host = hostOf(nodes);
+        assertTrue(host == 0 || host == 1, "m10 needs a GPU: node a or b, not " + host);
+        int survivor = 1 - host;
+        Process victim = nodes.get(host).process();
+        List<ProcessHandle> victimRunners = victim.children().toList();
+
+        List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
+        long t0 = System.nanoTime();
+        long endAt = t0 + LOAD.toNanos();
+        ExecutorService clients = Executors.newFixedThreadPool(PLAIN_CLIENTS + STREAM_CLIENTS);
+        List<Future<?>> running = new ArrayList<>();
+        for (int i = 0; i < PLAIN_CLIENTS + STREAM_CLIENTS; i++) {
+            boolean stream = i >= PLAIN_CLIENTS;
+            running.add(clients.submit(() -> {
+                // bounded: by time, and by count in case answers come back unrealistically fast
+                for (int n = 0; n < 20_000 && System.nanoTime() < endAt; n++) {
+                    outcomes.add(send(gateway, stream, t0));
+                }
+            }));
+        }
+        Thread.sleep(LOAD.toMillis() / 2);
+        LocalTime killedAt = LocalTime.now();
+        long killedMs = (System.nanoTime() - t0) / 1_000_000;
+        victim.destroyForcibly(); // SIGKILL
+        victim.waitFor(10, TimeUnit.SECONDS);
+        for (Future<?> f : running) {
+            f.get(LOAD.toSeconds() + 60, TimeUnit.SECONDS);
+        }
+        clients.shutdown();
+
+        List<Outcome> all = List.copyOf(outcomes);
+        long plain = all.stream().filter(o -> !o.stream()).count();
+        long plainOk = all.stream().filter(o -> !o.stream() && o.status() == 200).count();
+        long streams = all.size() - plain;
+        long streamsDone = all.stream().filter(o -> o.stream() && o.status() == 200 && o.end().equals("done")).count();
+        long streamsError = all.stream().filter(o -> o.stream() && o.status() == 200 && o.end().equals("error-event")).count();
+        long slowest = all.stream().mapToLong(o -> o.endMs() - o.startMs()).max().orElse(0);
+        long firstAnswerAfterKill = all.stream().filter(o -> o.status() == 200 && !o.end().equals("error-event")
+                        && o.endMs() > killedMs + 100)
+                .mapToLong(Outcome::endMs).min().orElse(-1);
+        JsonNode routing = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort()
+                + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body()).get("routing");
+        long retried = 0;
+        for (JsonNode lane : routing) {
+            retried += lane.get("retried").asLong();
+        }
+        // what the surviving nodes logged: the gateway, and the survivor (the leader and the shard coordinator are one of them)
+        List<Path> logs = List.of(dir.resolve("c.log"), dir.resolve((survivor == 0 ? "a" : "b") + ".log"));
+        System.out.printf("chaos: %d requests in %d s (%d non-streaming, %d streaming); SIGKILL of node %s at %d ms%n",
+                all.size(), LOAD.toSeconds(), plain, streams, host == 0 ? "a" : "b", killedMs);
+        System.out.printf("chaos: non-streaming %d/%d answered 200; streams %d ended with their last token, %d with an error "
+                + "event; %d failed; %d sent again by the gateway; slowest %d ms%n", plainOk, plain, streamsDone, streamsError,
+                all.size() - plainOk - streamsDone - streamsError, retried, slowest);
+        System.out.printf("chaos: the model served again %d ms after the kill; from the logs: unreachable after %s, "
+                        + "downed after %s, removed after %s, placed again after %s, runner ready after %s%n",
+                firstAnswerAfterKill - killedMs,
+                since(killedAt, firstAfter(logs, killedAt, "Marking node as UNREACHABLE")),
+                since(killedAt, firstAfter(logs, killedAt, "SBR took decision")),
+                since(killedAt, firstAfter(logs, killedAt, "is irrecoverably failed")),
+                since(killedAt, firstAfter(logs, killedAt, "model 'm10' placed on")),
+                since(killedAt, firstAfter(logs, killedAt, "runner .* ready in")));
+
+        all.stream().filter(o -> !o.stream()).forEach(o -> assertEquals(200, o.status(), "a non-streaming request failed: " + o));
+        all.stream().filter(Outcome::stream).forEach(o -> assertTrue(o.status() == 200
+                && (o.end().equals("done") || o.end().equals("error-event")), "a stream did not end cleanly: " + o));
+        assertTrue(slowest < 30_000, "a request took " + slowest + " ms");
+        assertTrue(firstAnswerAfterKill > 0, "the model never served again; logs in " + dir);
+        assertEquals(survivor, hostOf(nodes), "m10 runs on the surviving GPU node");
+        // the killed node's sim watched its parent and exited with it: no orphans
+        eventually(Duration.ofSeconds(10), "the dead node's runners exited with it",
+                () -> victimRunners.stream().noneMatch(ProcessHandle::isAlive));
+    }
+}
