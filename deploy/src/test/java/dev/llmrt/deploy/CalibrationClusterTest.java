@@ -34,9 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,8 +52,9 @@ class CalibrationClusterTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final GpuKind H100 = new GpuKind("NVIDIA H100 80GB HBM3", "580.159.04");
     private static final String H100_UUID = "GPU-a7596540-3571-3a63-4384-c9a50c98a66e";
-    private static final List<LlmrtNode> nodes = new ArrayList<>();
-    private static final List<LlmrtNode.Started> started = new ArrayList<>();
+    private static InJvmCluster cluster;
+    private static List<LlmrtNode> nodes;
+    private static List<LlmrtNode.Started> started;
     private static final List<Path> smiDirs = new ArrayList<>();
     private static Path dir;
     private static Path model;
@@ -68,27 +67,27 @@ class CalibrationClusterTest {
         dir = Files.createTempDirectory("llmrt-calibration");
         model = dir.resolve("tiny.gguf");
         Files.write(model, TinyLlamaModel.generate(TinyLlamaModel.Shape.DEFAULT).toBytes());
-        base = ConfigFactory.parseString("""
-                pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                pekko.cluster.distributed-data.gossip-interval = 200ms
-                pekko.cluster.distributed-data.notify-subscribers-interval = 100ms
+        String common = """
                 llmrt.agent.gpu-source = nvidia-smi
                 llmrt.agent.inventory-refresh = 200ms
                 llmrt.models = [
                   { name = "first", backend = "llama.cpp", model = "%1$s", context-size = 512, keep-alive = "-1", runtime-flags = ["-t", "1"] }
                   { name = "next", backend = "llama.cpp", model = "%1$s", context-size = 1024, keep-alive = "-1", runtime-flags = ["-t", "1"] }
                 ]
-                """.formatted(model)).withFallback(ServeCommand.load(null, "127.0.0.1", 0, null));
-        start("a", "h100", null);
-        String seed = Cluster.get(nodes.get(0).system()).selfMember().address().toString();
-        start("b", "h100", seed);
-        start("c", "h200", seed);
+                """.formatted(model);
+        base = ConfigFactory.parseString(common).withFallback(ServeCommand.load(null, "127.0.0.1", 0, null));
+        cluster = new InJvmCluster(common);
+        nodes = cluster.nodes;
+        started = cluster.started;
+        start("a", "h100");
+        start("b", "h100");
+        start("c", "h200");
         eventually(Duration.ofSeconds(30), "every node sees the capacity of all 3",
                 () -> started.stream().allMatch(s -> s.capacity().nodes().size() == 3));
     }
 
     /** A node whose nvidia-smi prints the {@code gpu} capture and the processes the test writes. */
-    private static void start(String name, String gpu, String seed) throws Exception {
+    private static void start(String name, String gpu) throws Exception {
         Path smi = Files.createDirectories(dir.resolve(name));
         try (InputStream in = CalibrationClusterTest.class.getResourceAsStream("/fixtures/" + gpu + "/query-gpu.csv")) {
             Files.write(smi.resolve("query-gpu.csv"), in.readAllBytes());
@@ -106,19 +105,12 @@ class CalibrationClusterTest {
                 """);
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
         smiDirs.add(smi);
-        Config config = ConfigFactory.parseString("llmrt.agent.nvidia-smi = \"" + script + "\""
-                + (seed == null ? "" : "\npekko.cluster.seed-nodes = [\"" + seed + "\"]")).withFallback(base);
-        LlmrtNode node = LlmrtNode.start(config);
-        nodes.add(node);
-        started.add(node.started().toCompletableFuture().get(60, TimeUnit.SECONDS));
+        cluster.start("llmrt.agent.nvidia-smi = \"" + script + "\"");
     }
 
     @AfterAll
     static void stopCluster() throws Exception {
-        for (LlmrtNode n : nodes) {
-            n.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        }
-        assertEquals(List.of(), ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList());
+        cluster.close();
     }
 
     private static ModelSpec spec(String name) {

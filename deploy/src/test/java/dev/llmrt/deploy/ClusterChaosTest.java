@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Chaos on the real start-up path: three separate JVMs ('llmrt serve') form a cluster by seed node
  * on loopback; clients send a steady load of non-streaming and streaming chats to the gateway for
- * 30 s, and halfway the node serving the model is SIGKILLed. Every non-streaming request must get a
+ * 30 s, to model m10 (one replica) and model 'pair' (two replicas, one on each GPU node), and halfway
+ * the node serving m10 is SIGKILLed. 'pair' must answer without a gap. Every non-streaming request must get a
  * 200, every stream must end with its last token or an error event, none may take 30 s; the test
  * prints what was sent, what succeeded, what was sent again, and how long until the model served
  * again, with where that time went (from the nodes' logs).
@@ -39,13 +40,14 @@ import org.junit.jupiter.api.Test;
 class ClusterChaosTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration LOAD = Duration.ofSeconds(30);
-    private static final int PLAIN_CLIENTS = 6;
+    private static final int PLAIN_CLIENTS = 4;
     private static final int STREAM_CLIENTS = 2;
+    private static final int PAIR_CLIENTS = 3;
     private static final List<Process> jvms = new ArrayList<>();
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2)).build();
 
-    private record Node(Process process, int httpPort) {}
+    private record Node(Process process, int httpPort, int clusterPort) {}
 
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
@@ -57,8 +59,12 @@ class ClusterChaosTest {
         Path config = dir.resolve(name + ".conf");
         Files.writeString(config, """
                 llmrt.agent.gpus = %s
-                llmrt.models = [ { name = "m10", backend = sim, keep-alive = "-1", runtime-flags = [
-                  "--vram-mb=10240", "--ttft-ms=20", "--tpot-ms=5", "--max-tokens=16", "--max-seqs=16"] } ]
+                llmrt.models = [
+                  { name = "m10", backend = sim, keep-alive = "-1", runtime-flags = [
+                    "--vram-mb=10240", "--ttft-ms=20", "--tpot-ms=5", "--max-tokens=16", "--max-seqs=16"] }
+                  { name = "pair", backend = sim, keep-alive = "-1", replicas = 2, runtime-flags = [
+                    "--vram-mb=2048", "--ttft-ms=20", "--tpot-ms=5", "--max-tokens=16", "--max-seqs=16"] }
+                ]
                 """.formatted(gpus));
         int http = freePort();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -70,7 +76,7 @@ class ClusterChaosTest {
         }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
         jvms.add(p);
-        return new Node(p, http);
+        return new Node(p, http, clusterPort);
     }
 
     @AfterAll
@@ -87,11 +93,16 @@ class ClusterChaosTest {
     }
 
     /** One request's outcome: when it started and ended (ms since the load began), its status, and for a stream how it ended. */
-    private record Outcome(boolean stream, long startMs, long endMs, int status, String end) {}
+    private record Outcome(String model, boolean stream, long startMs, long endMs, int status, String end) {
+        boolean ok() {
+            return status == 200 && (!stream || end.equals("done"));
+        }
+    }
 
-    private static Outcome send(Node via, boolean stream, long t0) {
+    private static Outcome send(Node via, String model, boolean stream, long t0) {
         long start = System.nanoTime();
-        String body = "{\"model\":\"m10\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]" + (stream ? ",\"stream\":true}" : "}");
+        String body = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
+                + (stream ? ",\"stream\":true}" : "}");
         int status;
         String end = "";
         try {
@@ -108,14 +119,20 @@ class ClusterChaosTest {
             status = -1;
             end = e.toString();
         }
-        return new Outcome(stream, (start - t0) / 1_000_000, (System.nanoTime() - t0) / 1_000_000, status, end);
+        return new Outcome(model, stream, (start - t0) / 1_000_000, (System.nanoTime() - t0) / 1_000_000, status, end);
     }
 
-    /** The node whose JVM runs the model's sim process. */
-    private static int hostOf(List<Node> nodes) {
-        for (int i = 0; i < nodes.size(); i++) {
-            if (nodes.get(i).process().isAlive() && nodes.get(i).process().children().anyMatch(ProcessHandle::isAlive)) {
-                return i;
+    /** The node that runs the model's (first) runner, as the gateway's /status says; -1 if none. */
+    private static int hostOf(List<Node> nodes, Node gateway, String model) throws Exception {
+        JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort()
+                + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body());
+        for (JsonNode r : status.get("runners")) {
+            if (r.get("model").asText().equals(model) && !r.get("state").asText().equals("stopping")) {
+                for (int i = 0; i < nodes.size(); i++) {
+                    if (r.get("node").asText().endsWith(":" + nodes.get(i).clusterPort())) {
+                        return i;
+                    }
+                }
             }
         }
         return -1;
@@ -152,9 +169,12 @@ class ClusterChaosTest {
                 start(dir, "b", "[ { memory = 24GiB } ]", seedPort, freePort()),
                 start(dir, "c", "[]", seedPort, freePort()));
         Node gateway = nodes.get(2);
-        eventually(Duration.ofSeconds(120), () -> assertEquals(200, send(gateway, false, System.nanoTime()).status(),
+        eventually(Duration.ofSeconds(120), () -> assertEquals(200, send(gateway, "m10", false, System.nanoTime()).status(),
                 "cluster serves m10; logs in " + dir));
-        int host = hostOf(nodes);
+        for (int i = 0; i < 4; i++) {
+            assertEquals(200, send(gateway, "pair", false, System.nanoTime()).status(), "pair is served");
+        }
+        int host = hostOf(nodes, gateway, "m10");
         assertTrue(host == 0 || host == 1, "m10 needs a GPU: node a or b, not " + host);
         int survivor = 1 - host;
         Process victim = nodes.get(host).process();
@@ -163,14 +183,15 @@ class ClusterChaosTest {
         List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
         long t0 = System.nanoTime();
         long endAt = t0 + LOAD.toNanos();
-        ExecutorService clients = Executors.newFixedThreadPool(PLAIN_CLIENTS + STREAM_CLIENTS);
+        ExecutorService clients = Executors.newFixedThreadPool(PLAIN_CLIENTS + STREAM_CLIENTS + PAIR_CLIENTS);
         List<Future<?>> running = new ArrayList<>();
-        for (int i = 0; i < PLAIN_CLIENTS + STREAM_CLIENTS; i++) {
-            boolean stream = i >= PLAIN_CLIENTS;
+        for (int i = 0; i < PLAIN_CLIENTS + STREAM_CLIENTS + PAIR_CLIENTS; i++) {
+            boolean stream = i >= PLAIN_CLIENTS && i < PLAIN_CLIENTS + STREAM_CLIENTS;
+            String model = i < PLAIN_CLIENTS + STREAM_CLIENTS ? "m10" : "pair";
             running.add(clients.submit(() -> {
                 // bounded: by time, and by count in case answers come back unrealistically fast
                 for (int n = 0; n < 20_000 && System.nanoTime() < endAt; n++) {
-                    outcomes.add(send(gateway, stream, t0));
+                    outcomes.add(send(gateway, model, stream, t0));
                 }
             }));
         }
@@ -184,15 +205,23 @@ class ClusterChaosTest {
         }
         clients.shutdown();
 
-        List<Outcome> all = List.copyOf(outcomes);
+        List<Outcome> everything = List.copyOf(outcomes);
+        List<Outcome> all = everything.stream().filter(o -> o.model().equals("m10")).toList();
+        List<Outcome> pair = everything.stream().filter(o -> o.model().equals("pair")).toList();
+        // the longest time 'pair' went without an answer, from just before the kill to the end of the load
+        List<Long> pairAnswers = pair.stream().filter(Outcome::ok).map(Outcome::endMs).filter(t -> t >= killedMs - 1000)
+                .sorted().toList();
+        long pairGap = 0;
+        for (int i = 1; i < pairAnswers.size(); i++) {
+            pairGap = Math.max(pairGap, pairAnswers.get(i) - pairAnswers.get(i - 1));
+        }
         long plain = all.stream().filter(o -> !o.stream()).count();
         long plainOk = all.stream().filter(o -> !o.stream() && o.status() == 200).count();
         long streams = all.size() - plain;
         long streamsDone = all.stream().filter(o -> o.stream() && o.status() == 200 && o.end().equals("done")).count();
         long streamsError = all.stream().filter(o -> o.stream() && o.status() == 200 && o.end().equals("error-event")).count();
         long slowest = all.stream().mapToLong(o -> o.endMs() - o.startMs()).max().orElse(0);
-        long firstAnswerAfterKill = all.stream().filter(o -> o.status() == 200 && !o.end().equals("error-event")
-                        && o.endMs() > killedMs + 100)
+        long firstAnswerAfterKill = all.stream().filter(o -> o.ok() && o.endMs() > killedMs + 100)
                 .mapToLong(Outcome::endMs).min().orElse(-1);
         JsonNode routing = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort()
                 + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body()).get("routing");
@@ -207,6 +236,8 @@ class ClusterChaosTest {
         System.out.printf("chaos: non-streaming %d/%d answered 200; streams %d ended with their last token, %d with an error "
                 + "event; %d failed; %d sent again by the gateway; slowest %d ms%n", plainOk, plain, streamsDone, streamsError,
                 all.size() - plainOk - streamsDone - streamsError, retried, slowest);
+        System.out.printf("chaos: 'pair' (2 replicas): %d/%d answered 200; longest time without an answer around the kill %d ms%n",
+                pair.stream().filter(Outcome::ok).count(), pair.size(), pairGap);
         System.out.printf("chaos: the model served again %d ms after the kill; from the logs: unreachable after %s, "
                         + "downed after %s, removed after %s, placed again after %s, runner ready after %s%n",
                 firstAnswerAfterKill - killedMs,
@@ -221,7 +252,9 @@ class ClusterChaosTest {
                 && (o.end().equals("done") || o.end().equals("error-event")), "a stream did not end cleanly: " + o));
         assertTrue(slowest < 30_000, "a request took " + slowest + " ms");
         assertTrue(firstAnswerAfterKill > 0, "the model never served again; logs in " + dir);
-        assertEquals(survivor, hostOf(nodes), "m10 runs on the surviving GPU node");
+        pair.forEach(o -> assertEquals(200, o.status(), "a request of 'pair' failed: " + o));
+        assertTrue(pairGap < 1000, "'pair' kept a replica and should answer without a gap; it went " + pairGap + " ms without");
+        assertEquals(survivor, hostOf(nodes, gateway, "m10"), "m10 runs on the surviving GPU node");
         // the killed node's sim watched its parent and exited with it: no orphans
         eventually(Duration.ofSeconds(10), "the dead node's runners exited with it",
                 () -> victimRunners.stream().noneMatch(ProcessHandle::isAlive));

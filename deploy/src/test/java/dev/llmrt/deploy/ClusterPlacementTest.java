@@ -4,8 +4,6 @@ import static dev.llmrt.testing.Eventually.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.runner.RunnerStatus;
 import java.net.URI;
@@ -13,7 +11,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -31,9 +28,6 @@ import org.junit.jupiter.api.Test;
 class ClusterPlacementTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String MODELS = """
-            pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-            pekko.cluster.distributed-data.gossip-interval = 200ms
-            pekko.cluster.distributed-data.notify-subscribers-interval = 100ms
             pekko.cluster.sharding.rebalance-interval = 500ms
             llmrt.placement.unhosted-grace = 1s
             llmrt.models = [
@@ -45,27 +39,20 @@ class ClusterPlacementTest {
               { name = "rep", backend = sim, keep-alive = "-1", replicas = 2, runtime-flags = ["--vram-mb=2048"] }
             ]
             """;
-    private static final List<LlmrtNode> nodes = new ArrayList<>();
-    private static final List<LlmrtNode.Started> started = new ArrayList<>();
+    private static final InJvmCluster cluster = new InJvmCluster(MODELS);
+    private static final List<LlmrtNode> nodes = cluster.nodes;
+    private static final List<LlmrtNode.Started> started = cluster.started;
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-    private static LlmrtNode.Started start(String gpus, String seed) throws Exception {
-        Config config = ConfigFactory.parseString(MODELS + "\nllmrt.agent.gpus = " + gpus
-                        + (seed == null ? "" : "\npekko.cluster.seed-nodes = [\"" + seed + "\"]"))
-                .withFallback(ServeCommand.load(null, "127.0.0.1", 0, null));
-        LlmrtNode node = LlmrtNode.start(config);
-        nodes.add(node);
-        LlmrtNode.Started s = node.started().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        started.add(s);
-        return s;
+    private static LlmrtNode.Started start(String gpus) throws Exception {
+        return cluster.start("llmrt.agent.gpus = " + gpus);
     }
 
     @BeforeAll
     static void startCluster() throws Exception {
-        start("[ { name = L4, memory = 24GiB, count = 2 } ]", null);
-        String seed = Cluster.get(nodes.get(0).system()).selfMember().address().toString();
-        start("[ { name = H100, memory = 80GiB } ]", seed);
-        start("[]", seed);
+        start("[ { name = L4, memory = 24GiB, count = 2 } ]");
+        start("[ { name = H100, memory = 80GiB } ]");
+        start("[]");
         // every node sees every node's capacity before the first placement
         eventually(Duration.ofSeconds(30), "every node sees the capacity of all 3",
                 () -> started.stream().allMatch(s -> s.capacity().nodes().size() == 3));
@@ -73,10 +60,7 @@ class ClusterPlacementTest {
 
     @AfterAll
     static void stopCluster() throws Exception {
-        for (LlmrtNode n : nodes) {
-            n.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        }
-        assertEquals(List.of(), ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList());
+        cluster.close();
     }
 
     private static HttpResponse<String> chat(LlmrtNode.Started via, String model) throws Exception {
@@ -165,8 +149,7 @@ class ClusterPlacementTest {
         assertEquals(503, m70.statusCode(), "70 GiB fits nowhere now");
 
         // a node with room joins: the refused model's shard is released and placed there
-        String seed = Cluster.get(nodes.get(0).system()).selfMember().address().toString();
-        start("[ { name = H100, memory = 80GiB } ]", seed);
+        start("[ { name = H100, memory = 80GiB } ]");
         long t1 = System.nanoTime();
         eventually(Duration.ofSeconds(60), () -> assertEquals(200, chat(gatewayC, "m70").statusCode(), "m70 placed on the new node"));
         assertEquals(Map.entry(3, List.of(0)), whereIs("m70"), "m70 runs on the node that joined");

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,7 +19,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,9 +31,6 @@ import org.junit.jupiter.api.Test;
 class RoutingClusterTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String COMMON = """
-            pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-            pekko.cluster.distributed-data.gossip-interval = 200ms
-            pekko.cluster.distributed-data.notify-subscribers-interval = 100ms
             llmrt.models = [
               { name = "single", backend = sim, keep-alive = "-1", max-concurrency-per-replica = 2,
                 runtime-flags = ["--max-seqs=2", "--ttft-ms=10", "--tpot-ms=4", "--max-tokens=10", "--vram-mb=1024"] }
@@ -48,43 +42,28 @@ class RoutingClusterTest {
                 max-queue-wait = 300ms, runtime-flags = ["--max-seqs=1", "--ttft-ms=1500", "--max-tokens=1", "--vram-mb=512"] }
             ]
             """;
-    private static final List<LlmrtNode> nodes = new ArrayList<>();
-    private static final List<LlmrtNode.Started> started = new ArrayList<>();
+    private static final InJvmCluster cluster = new InJvmCluster(COMMON);
+    private static final List<LlmrtNode.Started> started = cluster.started;
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static String slowNode;
 
-    private static LlmrtNode.Started start(String extra, String seed) throws Exception {
-        Config config = ConfigFactory.parseString(extra + "\n" + COMMON
-                        + (seed == null ? "" : "\npekko.cluster.seed-nodes = [\"" + seed + "\"]"))
-                .withFallback(ServeCommand.load(null, "127.0.0.1", 0, null));
-        LlmrtNode node = LlmrtNode.start(config);
-        nodes.add(node);
-        LlmrtNode.Started s = node.started().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        started.add(s);
-        return s;
-    }
-
     @BeforeAll
     static void startCluster() throws Exception {
-        start("""
+        cluster.start("""
                 pekko.cluster.roles = [agent]
                 llmrt.agent.gpus = [ { name = L4, memory = 24GiB } ]
                 llmrt.agent.extra-runtime-flags { skew = ["--tpot-ms=40"] }
-                """, null);
-        String seed = Cluster.get(nodes.get(0).system()).selfMember().address().toString();
-        slowNode = seed;
-        start("pekko.cluster.roles = [agent]\nllmrt.agent.gpus = [ { name = L4, memory = 24GiB } ]", seed);
-        start("pekko.cluster.roles = [gateway]\nllmrt.agent.gpus = []", seed);
+                """);
+        slowNode = cluster.seed();
+        cluster.start("pekko.cluster.roles = [agent]\nllmrt.agent.gpus = [ { name = L4, memory = 24GiB } ]");
+        cluster.start("pekko.cluster.roles = [gateway]\nllmrt.agent.gpus = []");
         eventually(Duration.ofSeconds(30), "the agents' capacity reached the gateway",
                 () -> started.get(2).capacity().nodes().size() == 2);
     }
 
     @AfterAll
     static void stopCluster() throws Exception {
-        for (LlmrtNode n : nodes) {
-            n.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        }
-        assertEquals(List.of(), ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList());
+        cluster.close();
     }
 
     private static HttpResponse<String> chat(String model) throws Exception {
