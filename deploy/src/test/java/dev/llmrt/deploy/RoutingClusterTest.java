@@ -38,6 +38,9 @@ class RoutingClusterTest {
                 runtime-flags = ["--max-seqs=2", "--ttft-ms=10", "--tpot-ms=4", "--max-tokens=10", "--vram-mb=1024"] }
               { name = "skew", backend = sim, keep-alive = "-1", replicas = 2,
                 runtime-flags = ["--max-seqs=8", "--ttft-ms=5", "--tpot-ms=2", "--max-tokens=10", "--vram-mb=1024"] }
+              { name = "elastic", backend = sim, keep-alive = "-1", min-replicas = 1, max-replicas = 2,
+                max-concurrency-per-replica = 2,
+                runtime-flags = ["--max-seqs=2", "--ttft-ms=10", "--tpot-ms=4", "--max-tokens=10", "--vram-mb=1024"] }
               { name = "limited", backend = sim, keep-alive = "-1", max-concurrency-per-replica = 1, max-queue-length = 1,
                 max-queue-wait = 300ms, runtime-flags = ["--max-seqs=1", "--ttft-ms=1500", "--max-tokens=1", "--vram-mb=512"] }
             ]
@@ -56,7 +59,11 @@ class RoutingClusterTest {
                 """);
         slowNode = cluster.seed();
         cluster.start("pekko.cluster.roles = [agent]\nllmrt.agent.gpus = [ { name = L4, memory = 24GiB } ]");
-        cluster.start("pekko.cluster.roles = [gateway]\nllmrt.agent.gpus = []");
+        cluster.start("""
+                pekko.cluster.roles = [gateway]
+                llmrt.agent.gpus = []
+                llmrt.gateway.routing.elastic { interval = 200ms, scale-up-outstanding = 2, scale-up-after = 500ms, scale-down-after = 2s }
+                """);
         eventually(Duration.ofSeconds(30), "the agents' capacity reached the gateway",
                 () -> started.get(2).capacity().nodes().size() == 2);
     }
@@ -85,12 +92,13 @@ class RoutingClusterTest {
         throw new AssertionError("no lane for " + model + " in " + status.get("routing"));
     }
 
-    /** Waits until every replica of the model is ready. */
+    /** Waits until every replica of the model in use is ready. */
     private static void warm(String model) throws Exception {
         assertEquals(200, chat(model).statusCode());
         eventually(Duration.ofSeconds(30), () -> {
-            for (JsonNode r : lane(model).get("replicas")) {
-                assertTrue(r.get("ready").asBoolean(), model + " replica not ready: " + r);
+            JsonNode l = lane(model);
+            for (int i = 0; i < l.get("replicas_in_use").asInt(); i++) {
+                assertTrue(l.get("replicas").get(i).get("ready").asBoolean(), model + " replica not ready: " + l);
             }
         });
     }
@@ -191,6 +199,42 @@ class RoutingClusterTest {
         assertEquals("{\"error\":{\"message\":\"model 'limited' had no free replica within its queue wait "
                 + "(max-queue-wait = 300ms); retry later\",\"type\":\"server_error\",\"code\":\"queue_timeout\"}}", timedOut.body());
         assertEquals(200, running.get(10, TimeUnit.SECONDS).statusCode(), "the one running was not disturbed");
+    }
+
+    @Test
+    void anElasticModelGrowsUnderLoadAndShrinksWhenIdle() throws Exception {
+        warm("elastic");
+        assertEquals(1, lane("elastic").get("replicas_in_use").asInt());
+        CompletableFuture<Double> loaded = CompletableFuture.supplyAsync(() -> {
+            try {
+                return load("elastic", 8, 400);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        eventually(Duration.ofSeconds(30), () -> {
+            JsonNode l = lane("elastic");
+            assertEquals(2, l.get("replicas_in_use").asInt(), "a second replica under load");
+            assertTrue(l.get("replicas").get(1).get("routed").asLong() > 0, "and it takes requests: " + l);
+        });
+        double rps = loaded.get(120, TimeUnit.SECONDS);
+        eventually(Duration.ofSeconds(30), () -> {
+            assertEquals(1, lane("elastic").get("replicas_in_use").asInt(), "idle: back to its minimum");
+            assertEquals(1, runnersOf("elastic"), "the retired replica's runner was unloaded");
+        });
+        System.out.printf("routing: elastic model grew to 2 replicas under load (%.1f req/s) and shrank to 1 when idle%n", rps);
+    }
+
+    private static int runnersOf(String model) throws Exception {
+        JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + started.get(2).port()
+                + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body());
+        int n = 0;
+        for (JsonNode r : status.get("runners")) {
+            if (r.get("model").asText().equals(model)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private static HttpResponse<String> send(String model) {

@@ -81,7 +81,8 @@ public final class StatusRoutes extends AllDirectives {
         for (ReplicaRouter.LaneStatus lane : source.routing()) {
             ObjectNode l = routing.addObject().put("model", lane.model()).put("mode", lane.mode())
                     .put("routed", lane.routed()).put("retried", lane.retried()).put("queue_full", lane.queueFull())
-                    .put("queue_timeout", lane.queueTimeout()).put("queued", lane.queued());
+                    .put("queue_timeout", lane.queueTimeout()).put("queued", lane.queued())
+                    .put("replicas_in_use", lane.active());
             ArrayNode replicas = l.putArray("replicas");
             for (ReplicaRouter.LaneStatus.Replica r : lane.replicas()) {
                 replicas.addObject().put("replica", r.index()).put("node", r.node()).put("ready", r.ready())

@@ -17,7 +17,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
+import java.util.function.LongSupplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.japi.pf.PFBuilder;
@@ -55,6 +55,9 @@ final class ModelLane {
 
         CompletionStage<InferenceProtocol.Warmed> warm(int replica, Duration timeout);
 
+        /** The replica is no longer in use: its runner may be unloaded. */
+        void retire(int replica);
+
         Cancellable schedule(Duration delay, Runnable task);
 
         /** Drops a stream that came for a request already sent elsewhere. */
@@ -80,6 +83,10 @@ final class ModelLane {
         boolean down;
         int outstanding;
         long routed;
+        /** When it last got a request, or became in use. */
+        long lastRoutedAt;
+        /** Out of use and told so; placed afresh if it is used again. */
+        boolean retired;
 
         Replica(int index) {
             this.index = index;
@@ -123,6 +130,12 @@ final class ModelLane {
     private final Replicas replicas;
     private final Executor callbacks;
     private final Replica[] replica;
+    private final int minReplicas;
+    /** Replicas 0 .. active-1 take requests; the others (elastic models) are out of use. */
+    private int active;
+    private final LongSupplier clock;
+    private long overloadedSince = -1;
+    private long noScaleUpUntil = Long.MIN_VALUE;
     private final Deque<Pending> queue = new ArrayDeque<>();
     /** Sent and not answered yet. */
     private final Set<Attempt> awaiting = new HashSet<>();
@@ -133,9 +146,17 @@ final class ModelLane {
     private long queueFull;
     private long queueTimeout;
 
-    /** @param responseTimeout a request's deadline, from its arrival, for its answer to start */
-    ModelLane(String model, BackendMode mode, int replicaCount, RoutingSettings settings, Duration responseTimeout,
-              Replicas replicas, Executor callbacks) {
+    /**
+     * @param replicaCount    the most replicas the model may have
+     * @param minReplicas     the fewest it keeps in use (equal for a model of fixed size)
+     * @param active          how many are in use now
+     * @param responseTimeout a request's deadline, from its arrival, for its answer to start
+     */
+    ModelLane(String model, BackendMode mode, int replicaCount, int minReplicas, int active, RoutingSettings settings,
+              Duration responseTimeout, Replicas replicas, Executor callbacks, LongSupplier clock) {
+        this.minReplicas = minReplicas;
+        this.active = Math.max(minReplicas, Math.min(active, replicaCount));
+        this.clock = clock;
         this.model = model;
         this.mode = mode;
         this.settings = settings;
@@ -145,13 +166,14 @@ final class ModelLane {
         this.replica = new Replica[replicaCount];
         for (int i = 0; i < replicaCount; i++) {
             replica[i] = new Replica(i);
+            replica[i].lastRoutedAt = clock.getAsLong();
         }
     }
 
     // ---- admission and choice ----
 
     CompletionStage<Routed> submit(InferenceProtocol.Request request, String affinity) {
-        Pending p = new Pending(request, affinity, System.nanoTime() + responseTimeout.toNanos());
+        Pending p = new Pending(request, affinity, clock.getAsLong() + responseTimeout.toNanos());
         synchronized (this) {
             locateUnknown();
             Replica r = choose(p);
@@ -176,7 +198,8 @@ final class ModelLane {
     private Replica choose(Pending p) {
         List<Replica> open = new ArrayList<>();
         boolean anyReady = false;
-        for (Replica r : replica) {
+        for (int i = 0; i < active; i++) {
+            Replica r = replica[i];
             if (r.ready && !r.down && r.node != null) {
                 anyReady = true;
                 if (r.outstanding < settings.maxConcurrencyPerReplica()) {
@@ -185,7 +208,8 @@ final class ModelLane {
             }
         }
         if (!anyReady) {
-            for (Replica r : replica) {
+            for (int i = 0; i < active; i++) {
+                Replica r = replica[i];
                 if (r.node != null && !r.down && r.outstanding < settings.maxConcurrencyPerReplica()) {
                     open.add(r);
                 }
@@ -195,7 +219,7 @@ final class ModelLane {
             return null;
         }
         if (p.affinity != null) {
-            Replica preferred = replica[Math.floorMod(p.affinity.hashCode(), replica.length)];
+            Replica preferred = replica[Math.floorMod(p.affinity.hashCode(), active)];
             if (open.contains(preferred)) {
                 return preferred;
             }
@@ -216,7 +240,7 @@ final class ModelLane {
 
     /** Waits for a replica: until the queue wait runs out, or (after a lost node) the request's deadline. */
     private void enqueue(Pending p, boolean first) {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         long until = first ? p.deadline : Math.min(p.deadline, now + settings.maxQueueWait().toNanos());
         if (first) {
             queue.addFirst(p);
@@ -269,10 +293,11 @@ final class ModelLane {
     private void dispatch(Pending p, Replica r) {
         r.outstanding++;
         r.routed++;
+        r.lastRoutedAt = clock.getAsLong();
         routed++;
         Attempt a = new Attempt(p, r);
         awaiting.add(a);
-        Duration left = Duration.ofNanos(Math.max(1, p.deadline - System.nanoTime()));
+        Duration left = Duration.ofNanos(Math.max(1, p.deadline - clock.getAsLong()));
         a.acceptTimer = replicas.schedule(settings.acceptTimeout(), () -> notAccepted(a));
         replicas.route(r.index, p.request, left, () -> accepted(a))
                 .whenCompleteAsync((reply, err) -> answered(a, reply, err), callbacks);
@@ -330,7 +355,7 @@ final class ModelLane {
                     r.ready = true;
                 } else if (reply instanceof InferenceProtocol.Failed f && f.kind() == FailureKind.RUNNER_UNAVAILABLE) {
                     r.ready = false; // its runner could not start or is gone: ask it again before trusting it
-                    r.warmFailedAt = System.nanoTime();
+                    r.warmFailedAt = clock.getAsLong();
                 }
                 if (reply != null) {
                     out = new Routed.Answered(reply);
@@ -392,7 +417,8 @@ final class ModelLane {
     // ---- where replicas live, and whether they are ready ----
 
     private void locateUnknown() {
-        for (Replica r : replica) {
+        for (int i = 0; i < active; i++) {
+            Replica r = replica[i];
             if (r.node == null && !r.locating) {
                 r.locating = true;
                 replicas.locate(r.index, settings.locateTimeout())
@@ -419,7 +445,7 @@ final class ModelLane {
     }
 
     private void warmIfNeeded(Replica r) {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (r.ready || r.warming || r.node == null || r.down
                 || (r.warmFailedAt != Long.MIN_VALUE && now - r.warmFailedAt < settings.warmRetry().toNanos())) {
             return;
@@ -439,7 +465,7 @@ final class ModelLane {
                 r.ready = true;
             } else {
                 r.ready = false;
-                r.warmFailedAt = System.nanoTime();
+                r.warmFailedAt = clock.getAsLong();
                 log.warn("replica {} of '{}' on {} is not ready: {}", r.index, model, node,
                         err != null ? err.toString() : warmed.error());
             }
@@ -504,6 +530,85 @@ final class ModelLane {
             }
             locateUnknown();
         }
+    }
+
+    // ---- elastic replicas ----
+
+    /**
+     * What this gateway proposes for an elastic model: one more replica while requests wait or its
+     * replicas average {@code scale-up-outstanding} for {@code scale-up-after}; one fewer when the last
+     * replica in use has had nothing for {@code scale-down-after}. {@code -1}: no change.
+     */
+    synchronized int proposeActive() {
+        long now = clock.getAsLong();
+        retireUnused();
+        if (replica.length == minReplicas) {
+            return -1;
+        }
+        int outstanding = 0;
+        int ready = 0;
+        for (int i = 0; i < active; i++) {
+            if (replica[i].ready) {
+                ready++;
+                outstanding += replica[i].outstanding;
+            }
+        }
+        boolean overloaded = !queue.isEmpty() || (ready > 0 && outstanding >= ready * settings.scaleUpOutstanding());
+        if (!overloaded) {
+            overloadedSince = -1;
+        } else if (overloadedSince < 0) {
+            overloadedSince = now;
+        } else if (now - overloadedSince >= settings.scaleUpAfter().toNanos() && active < replica.length
+                && now >= noScaleUpUntil) {
+            overloadedSince = -1;
+            return active + 1;
+        }
+        Replica last = replica[active - 1];
+        boolean failedToStart = last.warmFailedAt != Long.MIN_VALUE && !last.ready;
+        if (active > minReplicas && queue.isEmpty() && last.outstanding == 0
+                && (failedToStart || now - last.lastRoutedAt >= settings.scaleDownAfter().toNanos())) {
+            if (failedToStart) {
+                noScaleUpUntil = now + settings.scaleUpCooldown().toNanos(); // no room for it: don't try again at once
+            }
+            return active - 1;
+        }
+        return -1;
+    }
+
+    /** The cluster agreed on how many replicas are in use. */
+    void setActive(int count) {
+        synchronized (this) {
+            int n = Math.max(minReplicas, Math.min(count, replica.length));
+            if (n == active) {
+                return;
+            }
+            long now = clock.getAsLong();
+            for (int i = active; i < n; i++) {
+                replica[i].lastRoutedAt = now; // a full idle window before it may go again
+                replica[i].retired = false;
+            }
+            active = n;
+            retireUnused();
+            locateUnknown();
+        }
+        drain();
+    }
+
+    /** Replicas out of use with nothing outstanding here are retired: their runners may unload. */
+    private void retireUnused() {
+        for (int i = active; i < replica.length; i++) {
+            Replica r = replica[i];
+            if (!r.retired && r.node != null && r.outstanding == 0) {
+                r.retired = true;
+                r.ready = false;
+                r.node = null;
+                replicas.retire(i);
+            }
+        }
+    }
+
+    synchronized int active() {
+        return active;
     }
 
     // ---- views ----

@@ -37,7 +37,7 @@ public final class ReplicaRouter implements ModelRouter {
 
     /** One lane as {@code /status} shows it. */
     public record LaneStatus(String model, String mode, long routed, long retried, long queueFull, long queueTimeout,
-                             int queued, List<Replica> replicas) {
+                             int queued, int active, List<Replica> replicas) {
         public record Replica(int index, String node, boolean ready, boolean down, int outstanding, long routed) {}
     }
 
@@ -54,6 +54,9 @@ public final class ReplicaRouter implements ModelRouter {
     private final Map<Long, Runnable> acceptances = new ConcurrentHashMap<>();
     private final AtomicLong attempts = new AtomicLong();
     private final ActorRef<InferenceProtocol.Accepted> acceptor;
+    private final ActorRef<ReplicaCounts.Command> counts;
+    /** The latest cluster-wide count of replicas in use per elastic model. */
+    private volatile Map<String, Integer> activeCounts = Map.of();
 
     /** @param responseTimeout how long a request may take until its answer starts, retries included */
     public ReplicaRouter(ActorSystem<?> system, ModelCatalog catalog, RoutingSettings settings, Duration responseTimeout) {
@@ -71,6 +74,17 @@ public final class ReplicaRouter implements ModelRouter {
             }
             return Behaviors.same();
         }), "llmrt-routing-acceptor", Props.empty());
+        this.counts = system.systemActorOf(ReplicaCounts.create(latest -> {
+            activeCounts = Map.copyOf(latest);
+            lanes.forEach((k, lane) -> {
+                Integer n = latest.get(k.model());
+                if (n != null) {
+                    lane.setActive(n);
+                }
+            });
+        }), "llmrt-routing-replica-counts", Props.empty());
+        system.scheduler().scheduleAtFixedRate(settings.scaleInterval(), settings.scaleInterval(), this::scale,
+                system.executionContext());
     }
 
     @Override
@@ -83,11 +97,21 @@ public final class ReplicaRouter implements ModelRouter {
         lanes.forEach((k, lane) -> {
             ModelLane.Counts c = lane.counts();
             out.add(new LaneStatus(k.model(), k.mode().wireName(), c.routed(), c.retried(), c.queueFull(), c.queueTimeout(),
-                    c.queued(), lane.replicas().stream().map(r -> new LaneStatus.Replica(r.index(), r.node(), r.ready(),
+                    c.queued(), lane.active(), lane.replicas().stream().map(r -> new LaneStatus.Replica(r.index(), r.node(), r.ready(),
                     r.down(), r.outstanding(), r.routed())).toList()));
         });
         out.sort(Comparator.comparing(LaneStatus::model).thenComparing(LaneStatus::mode));
         return out;
+    }
+
+    /** Asks each elastic lane whether its model needs more or fewer replicas, and tells the cluster. */
+    private void scale() {
+        lanes.forEach((k, lane) -> {
+            int proposed = lane.proposeActive();
+            if (proposed > 0) {
+                counts.tell(new ReplicaCounts.Propose(k.model(), proposed));
+            }
+        });
     }
 
     private ModelLane lane(LaneKey key) {
@@ -125,12 +149,19 @@ public final class ReplicaRouter implements ModelRouter {
             }
 
             @Override
+            public void retire(int replica) {
+                refs.get(replica).tell(ModelEntity.Retire.INSTANCE);
+            }
+
+            @Override
             public void discard(InferenceProtocol.Streamed stream) {
                 stream.body().getSource().runWith(Sink.cancelled(), materializer);
             }
         };
-        return new ModelLane(key.model(), mode, count, settings.forModel(catalog.entry(key.model())), responseTimeout,
-                replicas, system.executionContext());
+        int min = catalog.minReplicas(key.model());
+        return new ModelLane(key.model(), mode, count, min, activeCounts.getOrDefault(key.model(), min),
+                settings.forModel(catalog.entry(key.model())), responseTimeout, replicas, system.executionContext(),
+                System::nanoTime);
     }
 
     /** Tells every lane when a node becomes unreachable, reachable again, or is removed. */

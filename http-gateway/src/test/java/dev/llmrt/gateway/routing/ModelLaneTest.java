@@ -30,7 +30,8 @@ class ModelLaneTest {
             "{}".getBytes(StandardCharsets.UTF_8), null);
     private static final InferenceProtocol.Completed OK = new InferenceProtocol.Completed(200, "application/json", new byte[0]);
     private static final RoutingSettings SETTINGS = new RoutingSettings(4, 3, Duration.ofSeconds(2), Duration.ofSeconds(1),
-            Duration.ofSeconds(3), Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(5));
+            Duration.ofSeconds(3), Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(5),
+            Duration.ofSeconds(1), 2, Duration.ofSeconds(3), Duration.ofSeconds(60), Duration.ofSeconds(30));
 
     /** Replicas that answer when told, on nodes the test names, and a clock the test moves. */
     private static final class Stub implements ModelLane.Replicas {
@@ -93,6 +94,13 @@ class ModelLaneTest {
             };
         }
 
+        final List<Integer> retired = new ArrayList<>();
+
+        @Override
+        public void retire(int replica) {
+            retired.add(replica);
+        }
+
         @Override
         public void discard(InferenceProtocol.Streamed stream) {}
 
@@ -127,7 +135,8 @@ class ModelLaneTest {
     }
 
     private static ModelLane lane(Stub stub, int replicas) {
-        return new ModelLane("m", BackendMode.COMPLETION, replicas, SETTINGS, Duration.ofMinutes(10), stub, stub.callbacks::add);
+        return new ModelLane("m", BackendMode.COMPLETION, replicas, replicas, replicas, SETTINGS, Duration.ofMinutes(10), stub,
+                stub.callbacks::add, () -> stub.now * 1_000_000);
     }
 
     /** A lane whose replicas are placed on node-0, node-1, ... and ready. */
@@ -293,5 +302,44 @@ class ModelLaneTest {
             stub.pump();
         }
         assertEquals(before, stub.count(0), "replica 1 is ready: nothing more goes to the loading replica 0");
+    }
+
+    @Test
+    void anElasticModelGetsAReplicaWhileOverloadedAndRetiresItWhenIdle() {
+        Stub stub = new Stub();
+        stub.nodes.put(0, "node-0");
+        stub.nodes.put(1, "node-1");
+        ModelLane lane = new ModelLane("m", BackendMode.COMPLETION, 2, 1, 1, SETTINGS, Duration.ofMinutes(10), stub,
+                stub.callbacks::add, () -> stub.now * 1_000_000);
+        lane.submit(CHAT, null);
+        stub.pump();
+        assertEquals(List.of("node-0", "null"), lane.replicas().stream().map(r -> String.valueOf(r.node())).toList(),
+                "only replica 0 is in use, so only it is placed");
+        for (int i = 0; i < 3; i++) {
+            lane.submit(CHAT, null); // 4 outstanding on one ready replica: past scale-up-outstanding (2)
+        }
+        stub.pump();
+        assertEquals(-1, lane.proposeActive(), "overloaded since now");
+        stub.advance(Duration.ofSeconds(2));
+        assertEquals(-1, lane.proposeActive(), "not for scale-up-after (3 s) yet");
+        stub.advance(Duration.ofSeconds(1));
+        assertEquals(2, lane.proposeActive(), "overloaded for 3 s: one more replica");
+        lane.setActive(2);
+        stub.pump();
+        assertEquals("node-1", lane.replicas().get(1).node(), "the new replica is placed and warmed");
+        lane.submit(CHAT, null);
+        stub.pump();
+        assertEquals(1, stub.count(1), "and takes the next request (it has the fewest)");
+
+        stub.answerAll(0);
+        stub.answerAll(1);
+        stub.advance(Duration.ofSeconds(59));
+        assertEquals(-1, lane.proposeActive(), "idle, but not for scale-down-after (60 s) yet");
+        stub.advance(Duration.ofSeconds(1));
+        assertEquals(1, lane.proposeActive(), "replica 1 idle for 60 s: retire it");
+        lane.setActive(1);
+        assertEquals(List.of(1), stub.retired, "its runner is told to unload");
+        assertEquals(1, lane.active());
+        assertEquals(-1, lane.proposeActive(), "never below min-replicas");
     }
 }

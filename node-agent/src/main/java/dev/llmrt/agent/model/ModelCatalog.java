@@ -22,12 +22,18 @@ public final class ModelCatalog {
 
     /** @param replicas model name to its replica count (1 when absent) */
     public ModelCatalog(Collection<ModelSpec> specs, Map<String, Integer> replicas) {
-        this(specs, replicas, Map.of());
+        this(specs, replicas, Map.of(), Map.of());
     }
 
-    /** @param entries model name to its catalog entry (for settings other modules read, e.g. queue limits) */
-    public ModelCatalog(Collection<ModelSpec> specs, Map<String, Integer> replicas, Map<String, Config> entries) {
+    /**
+     * @param replicas    model name to its replica count, the most it may have (1 when absent)
+     * @param minReplicas model name to the fewest replicas it keeps (its replica count when absent)
+     * @param entries     model name to its catalog entry (for settings other modules read, e.g. queue limits)
+     */
+    public ModelCatalog(Collection<ModelSpec> specs, Map<String, Integer> replicas, Map<String, Integer> minReplicas,
+                        Map<String, Config> entries) {
         this.replicas = Map.copyOf(replicas);
+        this.minReplicas = Map.copyOf(minReplicas);
         this.entries = Map.copyOf(entries);
         Map<String, ModelSpec> byName = new LinkedHashMap<>();
         for (ModelSpec spec : specs) {
@@ -41,18 +47,22 @@ public final class ModelCatalog {
 
     private final List<String> order;
     private final Map<String, Integer> replicas;
+    private final Map<String, Integer> minReplicas;
     private final Map<String, Config> entries;
 
     /**
      * Reads {@code llmrt.models}: each entry has {@code name}, {@code backend}, and optionally
      * {@code model} (defaults to the name), {@code context-size}, {@code runtime-flags},
      * {@code keep-alive} (a duration, {@code 0}, or {@code -1} for never) and {@code replicas}
-     * (copies placed on different nodes where they fit; requests are spread over them).
+     * (copies placed on different nodes where they fit; requests are spread over them), or
+     * {@code min-replicas} and {@code max-replicas} (gateways add replicas up to the maximum while
+     * the model is overloaded, and remove idle ones down to the minimum).
      */
     public static ModelCatalog fromConfig(Config config, Duration defaultKeepAlive) {
         List<ModelSpec> specs = new ArrayList<>();
         Map<String, Integer> replicas = new LinkedHashMap<>();
         Map<String, Config> entries = new LinkedHashMap<>();
+        Map<String, Integer> minReplicas = new LinkedHashMap<>();
         for (Config entry : config.getConfigList("llmrt.models")) {
             String name = entry.getString("name");
             if (name.contains(REPLICA_SEPARATOR)) {
@@ -60,10 +70,13 @@ public final class ModelCatalog {
             }
             try {
                 int n = entry.hasPath("replicas") ? entry.getInt("replicas") : 1;
-                if (n < 1) {
-                    throw new IllegalArgumentException("replicas must be at least 1");
+                int min = entry.hasPath("min-replicas") ? entry.getInt("min-replicas") : n;
+                int max = entry.hasPath("max-replicas") ? entry.getInt("max-replicas") : Math.max(n, min);
+                if (min < 1 || max < min) {
+                    throw new IllegalArgumentException("replicas must be at least 1, and max-replicas at least min-replicas");
                 }
-                replicas.put(name, n);
+                replicas.put(name, max);
+                minReplicas.put(name, min);
                 entries.put(name, entry);
                 Long contextSize = entry.hasPath("context-size") ? entry.getLong("context-size") : null;
                 List<String> flags = entry.hasPath("runtime-flags") ? entry.getStringList("runtime-flags") : List.of();
@@ -76,7 +89,7 @@ public final class ModelCatalog {
                 throw new IllegalArgumentException("llmrt.models entry '" + name + "': " + e.getMessage(), e);
             }
         }
-        return new ModelCatalog(specs, replicas, entries);
+        return new ModelCatalog(specs, replicas, minReplicas, entries);
     }
 
     /** The model's catalog entry as configured (empty for a model built in code). */
@@ -87,8 +100,14 @@ public final class ModelCatalog {
     /** Separates a model's name from its replica number in entity and shard ids ({@code name#1}). */
     public static final String REPLICA_SEPARATOR = "#";
 
+    /** How many replicas the model may have: its replica count, or its max-replicas. */
     public int replicas(String model) {
         return replicas.getOrDefault(model, 1);
+    }
+
+    /** The fewest replicas the model keeps; below {@link #replicas} when gateways may add some under load. */
+    public int minReplicas(String model) {
+        return minReplicas.getOrDefault(model, replicas(model));
     }
 
     /** The entity (and shard) id of a model's replica: the name for the first, {@code name#i} for the others. */

@@ -5,6 +5,7 @@ import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.InferenceProtocol.FailureKind;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.runtime.spi.BackendMode;
+import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -38,6 +39,12 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
     public record Route(BackendMode mode, InferenceProtocol.Request request, ActorRef<InferenceProtocol.Reply> replyTo,
                         ActorRef<InferenceProtocol.Accepted> acceptedBy, long attempt) implements Command {}
 
+    /**
+     * This replica is no longer needed (its model has more than it needs): unload its runner, which
+     * frees its GPU, and its shard is released once unhosted.
+     */
+    public enum Retire implements Command { INSTANCE }
+
     /** Say at once on which node this replica lives (placing it, if it has no node yet). */
     public record Locate(ActorRef<InferenceProtocol.Located> replyTo) implements Command {}
 
@@ -48,6 +55,7 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
      */
     public record Warm(BackendMode mode, ActorRef<InferenceProtocol.Warmed> replyTo) implements Command {}
 
+    private final String entityId;
     private final String modelName;
     private final ModelCatalog catalog;
     private final ActorRef<NodeAgent.Command> agent;
@@ -65,7 +73,7 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
     }
 
     private static Entity<Command, ShardingEnvelope<Command>> entity(ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {
-        return Entity.of(KEY, ctx -> create(ModelCatalog.modelOf(ctx.getEntityId()), catalog, agent));
+        return Entity.of(KEY, ctx -> create(ctx.getEntityId(), catalog, agent));
     }
 
     /** Each model is its own shard, so placement decides per model. */
@@ -86,14 +94,16 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
         }
     }
 
-    public static Behavior<Command> create(String modelName, ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {
-        return Behaviors.setup(ctx -> new ModelEntity(ctx, modelName, catalog, agent));
+    /** @param entityId the replica: its model's name, or {@code name#i} */
+    public static Behavior<Command> create(String entityId, ModelCatalog catalog, ActorRef<NodeAgent.Command> agent) {
+        return Behaviors.setup(ctx -> new ModelEntity(ctx, entityId, catalog, agent));
     }
 
-    private ModelEntity(ActorContext<Command> context, String modelName, ModelCatalog catalog,
+    private ModelEntity(ActorContext<Command> context, String entityId, ModelCatalog catalog,
                         ActorRef<NodeAgent.Command> agent) {
         super(context);
-        this.modelName = modelName;
+        this.entityId = entityId;
+        this.modelName = ModelCatalog.modelOf(entityId);
         this.catalog = catalog;
         this.agent = agent;
     }
@@ -101,6 +111,11 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
     @Override
     public Receive<Command> createReceive() {
         return newReceiveBuilder().onMessage(Route.class, this::onRoute).onMessage(Warm.class, this::onWarm)
+                .onMessageEquals(Retire.INSTANCE, () -> {
+                    getContext().getLog().info("replica {} of '{}' retired: unloading its runner", entityId, modelName);
+                    agent.tell(new NodeAgent.Unload(false, List.of(modelName), getContext().getSystem().ignoreRef()));
+                    return this;
+                })
                 .onMessage(Locate.class, l -> {
                     l.replyTo().tell(new InferenceProtocol.Located(selfAddress()));
                     return this;
