@@ -132,7 +132,7 @@ public final class LlmrtNode {
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings,
                     NodeAgent.Setup.local(nodeName, backends).withGpus(GpuInventory.fromConfig(config), ramBudget)
-                            .inCluster(demands, capacity, agentRole ? CapacityRegistry.publisher(registry) : c -> {},
+                            .inCluster(cluster.selfMember().address().toString(), demands, capacity, agentRole ? CapacityRegistry.publisher(registry) : c -> {},
                                     localModelFiles(catalog, backends))), "node-agent");
             if (agentRole) {
                 system.receptionist().tell(Receptionist.register(NodeAgent.SERVICE_KEY, agent));
@@ -148,7 +148,7 @@ public final class LlmrtNode {
             GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
             ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
                     .getOrCreate("jackson-json", Optional.empty());
-            ReplicaRouter router = new ReplicaRouter(system, catalog, RoutingSettings.fromConfig(config),
+            ReplicaRouter router = new ReplicaRouter(system, catalog, capacity, RoutingSettings.fromConfig(config),
                     gatewaySettings.responseTimeout());
             OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
                     Materializer.matFromSystem(system), json);

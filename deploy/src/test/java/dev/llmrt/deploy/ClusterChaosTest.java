@@ -238,6 +238,7 @@ class ClusterChaosTest {
                 all.size() - plainOk - streamsDone - streamsError, retried, slowest);
         System.out.printf("chaos: 'pair' (2 replicas): %d/%d answered 200; longest time without an answer around the kill %d ms%n",
                 pair.stream().filter(Outcome::ok).count(), pair.size(), pairGap);
+        pair.stream().filter(o -> o.endMs() - o.startMs() > 500).forEach(o -> System.out.println("chaos: slow 'pair' request " + o));
         System.out.printf("chaos: the model served again %d ms after the kill; from the logs: unreachable after %s, "
                         + "downed after %s, removed after %s, placed again after %s, runner ready after %s%n",
                 firstAnswerAfterKill - killedMs,

@@ -62,7 +62,8 @@ class RoutingClusterTest {
         cluster.start("""
                 pekko.cluster.roles = [gateway]
                 llmrt.agent.gpus = []
-                llmrt.gateway.routing.elastic { interval = 200ms, scale-up-outstanding = 2, scale-up-after = 500ms, scale-down-after = 2s }
+                llmrt.gateway.routing.refresh-interval = 200ms
+                llmrt.gateway.routing.elastic { scale-up-outstanding = 2, scale-up-after = 500ms, scale-down-after = 2s }
                 """);
         eventually(Duration.ofSeconds(30), "the agents' capacity reached the gateway",
                 () -> started.get(2).capacity().nodes().size() == 2);

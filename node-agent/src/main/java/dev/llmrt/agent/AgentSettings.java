@@ -18,7 +18,8 @@ import java.util.Map;
 public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPendingRequests,
                            Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher,
                            Duration inventoryRefresh, Duration capacityPublishInterval, int calibrationWindow,
-                           Duration statusTimeout, Map<String, List<String>> extraRuntimeFlags) {
+                           Duration statusTimeout, Map<String, List<String>> extraRuntimeFlags,
+                           Duration loadPublishInterval) {
 
     /** The model as this node runs it: with the runtime flags this node adds to it, if any. */
     public ModelSpec onThisNode(ModelSpec spec) {
@@ -80,7 +81,8 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                 c.getDuration("capacity-publish-interval"),
                 c.getInt("calibration-window"),
                 c.getDuration("status-timeout"),
-                extraFlags(c.getObject("extra-runtime-flags").toConfig()));
+                extraFlags(c.getObject("extra-runtime-flags").toConfig()),
+                c.getDuration("load-publish-interval"));
     }
 
     private static Map<String, List<String>> extraFlags(Config byModel) {

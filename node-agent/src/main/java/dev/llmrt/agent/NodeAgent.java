@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -125,10 +126,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private enum PublishCapacity implements Command { INSTANCE }
 
+    private enum LoadTick implements Command { INSTANCE }
+
     /**
      * What a node agent works with besides its settings.
      *
      * @param nodeName   how placement and refusals name this node (its cluster address)
+     * @param address    its cluster address in full (pekko://...), as gateways know it
      * @param inventory  where its GPUs come from
      * @param ramBudget  RAM models may use on this node
      * @param demands    what each model needs (shared with the node's allocation strategy)
@@ -136,20 +140,22 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * @param publisher  hears this node's capacity after changes (the cluster-wide registry)
      * @param modelFiles the catalog models whose files this node holds (placement prefers it for them)
      */
-    public record Setup(String nodeName, Map<String, Backend> backends, GpuInventory inventory, long ramBudget,
-                        Demands demands, CapacityView cluster, Consumer<NodeCapacity> publisher, List<String> modelFiles) {
+    public record Setup(String nodeName, String address, Map<String, Backend> backends, GpuInventory inventory,
+                        long ramBudget, Demands demands, CapacityView cluster, Consumer<NodeCapacity> publisher,
+                        List<String> modelFiles) {
         /** A node on its own: no GPUs, no RAM limit, publishing nowhere. */
         public static Setup local(String nodeName, Map<String, Backend> backends) {
-            return new Setup(nodeName, Map.copyOf(backends), GpuInventory.declared(List.of()), Long.MAX_VALUE,
+            return new Setup(nodeName, nodeName, Map.copyOf(backends), GpuInventory.declared(List.of()), Long.MAX_VALUE,
                     new Demands(backends), new CapacityView(), c -> {}, List.of());
         }
 
         public Setup withGpus(GpuInventory gpus, long ram) {
-            return new Setup(nodeName, backends, gpus, ram, demands, cluster, publisher, modelFiles);
+            return new Setup(nodeName, address, backends, gpus, ram, demands, cluster, publisher, modelFiles);
         }
 
-        public Setup inCluster(Demands shared, CapacityView view, Consumer<NodeCapacity> publishTo, List<String> files) {
-            return new Setup(nodeName, backends, inventory, ramBudget, shared, view, publishTo, files);
+        public Setup inCluster(String clusterAddress, Demands shared, CapacityView view, Consumer<NodeCapacity> publishTo,
+                               List<String> files) {
+            return new Setup(nodeName, clusterAddress, backends, inventory, ramBudget, shared, view, publishTo, files);
         }
     }
 
@@ -167,6 +173,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private List<GpuDevice> devices = List.of();
     private boolean inventoryRead;
     private long runnerSeq;
+    private Map<String, Integer> publishedQueues = Map.of();
 
     public static Behavior<Command> create(AgentSettings settings, Setup setup) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, settings, setup)));
@@ -178,6 +185,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         this.setup = setup;
         this.timers = timers;
         this.calibration = new OverheadCalibration(settings.calibrationWindow());
+        timers.startTimerWithFixedDelay(LoadTick.INSTANCE, settings.loadPublishInterval());
         context.spawn(GpuMonitor.create(setup.inventory(), settings.inventoryRefresh(), settings.backendRunDispatcher(),
                 context.getSelf(), GpusRead::new), "gpu-monitor");
     }
@@ -191,6 +199,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(RunnerTerminated.class, this::onRunnerTerminated)
                 .onMessage(GpusRead.class, this::onGpusRead)
                 .onMessageEquals(PublishCapacity.INSTANCE, this::onPublishCapacity)
+                .onMessageEquals(LoadTick.INSTANCE, this::onLoadTick)
                 .onMessage(ListRunners.class, this::onListRunners)
                 .onMessage(GetCapacity.class, this::onGetCapacity)
                 .onMessage(Unload.class, this::onUnload)
@@ -287,12 +296,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .collect(Collectors.joining(","));
         String runnerId = backend.name() + "-" + ++runnerSeq;
         ActorRef<Command> self = getContext().getSelf();
+        AtomicInteger queued = new AtomicInteger();
         ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(RunnerSupervisor.create(runnerId, spec, d.mode(),
                 backend, settings.socketDir().resolve(runnerId + ".sock"), settings,
-                (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible)),
+                (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible), queued),
                 "runner-" + runnerSeq);
         getContext().watchWith(runner, new RunnerTerminated(runner));
-        runners.add(runner, runnerId, spec, d.mode());
+        runners.add(runner, runnerId, spec, d.mode(), queued);
         ledger.reserve(runnerId, perGpu, demand.ram());
         runner.tell(d.toRunner());
         publishCapacity();
@@ -392,8 +402,17 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         PlacementPlanner.NodeView room = room(Set.of());
         List<String> hosted = runners.all().stream().map(e -> e.key().model()).distinct().toList();
         Map<Integer, Long> evictable = ledger.held(runners.evictable().stream().map(RunnerRegistry.Entry::runnerId).toList());
+        publishedQueues = runners.queuedPerModel();
         setup.publisher().accept(new NodeCapacity(setup.nodeName(), room.ramAvailable(), room.devices(), hosted, evictable,
-                setup.modelFiles(), calibration.learned()));
+                setup.modelFiles(), calibration.learned(), setup.address(), publishedQueues));
+        return this;
+    }
+
+    /** Runners' queues change with every request: published now and then, when they changed. */
+    private Behavior<Command> onLoadTick() {
+        if (!runners.queuedPerModel().equals(publishedQueues)) {
+            publishCapacity();
+        }
         return this;
     }
 

@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * The requests of one (model, mode) on this gateway: which replica takes each, how many wait, and
  * what happens to them when a replica's node is lost.
  *
- * <p>A request goes to a ready replica with room, the less loaded of two picked at random (its own
- * outstanding requests from this gateway); a client with an affinity key stays on its replica while
+ * <p>A request goes to a ready replica with room, the less loaded of two picked at random (this
+ * gateway's outstanding requests on it plus its runner's reported queue); a client with an affinity key stays on its replica while
  * that has room. Only while no replica is ready do requests go to one that is placed and loading
  * (its runner queues them). With no room anywhere they wait here, up to a length (then 429) and a
  * time (then 503). A request is only ever sent to a replica whose node is known, so when that node
@@ -57,6 +57,9 @@ final class ModelLane {
 
         /** The replica is no longer in use: its runner may be unloaded. */
         void retire(int replica);
+
+        /** What the model's runner on {@code node} last reported queued (from every gateway); 0 if unknown. */
+        int reportedQueue(String node);
 
         Cancellable schedule(Duration delay, Runnable task);
 
@@ -87,6 +90,20 @@ final class ModelLane {
         long lastRoutedAt;
         /** Out of use and told so; placed afresh if it is used again. */
         boolean retired;
+        /** Attempts sent to it, oldest first, until it accepts (or they end otherwise). */
+        final Deque<Attempt> unaccepted = new ArrayDeque<>();
+
+        /**
+         * It hasn't confirmed a request sent {@code suspectAfter} ago: its node may be dead and not
+         * yet found unreachable, so new requests avoid it while another ready replica can take them.
+         */
+        boolean suspect(long now, long suspectAfterNanos) {
+            while (!unaccepted.isEmpty() && (unaccepted.peekFirst().accepted || unaccepted.peekFirst().abandoned
+                    || unaccepted.peekFirst().answered)) {
+                unaccepted.pollFirst();
+            }
+            return !unaccepted.isEmpty() && now - unaccepted.peekFirst().sentAt > suspectAfterNanos;
+        }
 
         Replica(int index) {
             this.index = index;
@@ -111,7 +128,9 @@ final class ModelLane {
         final Pending pending;
         final Replica replica;
         final String node;
+        long sentAt;
         boolean accepted;
+        boolean answered;
         boolean abandoned;
         Cancellable acceptTimer;
         SharedKillSwitch stream;
@@ -197,15 +216,20 @@ final class ModelLane {
      */
     private Replica choose(Pending p) {
         List<Replica> open = new ArrayList<>();
+        List<Replica> suspect = new ArrayList<>();
         boolean anyReady = false;
+        long now = clock.getAsLong();
         for (int i = 0; i < active; i++) {
             Replica r = replica[i];
             if (r.ready && !r.down && r.node != null) {
                 anyReady = true;
                 if (r.outstanding < settings.maxConcurrencyPerReplica()) {
-                    open.add(r);
+                    (r.suspect(now, settings.suspectAfter().toNanos()) ? suspect : open).add(r);
                 }
             }
+        }
+        if (open.isEmpty()) {
+            open = suspect; // no other choice: try it, its node may yet answer
         }
         if (!anyReady) {
             for (int i = 0; i < active; i++) {
@@ -235,7 +259,15 @@ final class ModelLane {
         }
         Replica x = open.get(a);
         Replica y = open.get(b);
-        return x.outstanding <= y.outstanding ? x : y;
+        return load(x) <= load(y) ? x : y;
+    }
+
+    /**
+     * A replica's load: what this gateway has outstanding on it, plus what its runner last reported
+     * waiting in its queue (every gateway's, up to a publish interval old).
+     */
+    private int load(Replica r) {
+        return r.outstanding + replicas.reportedQueue(r.node);
     }
 
     /** Waits for a replica: until the queue wait runs out, or (after a lost node) the request's deadline. */
@@ -296,7 +328,9 @@ final class ModelLane {
         r.lastRoutedAt = clock.getAsLong();
         routed++;
         Attempt a = new Attempt(p, r);
+        a.sentAt = clock.getAsLong();
         awaiting.add(a);
+        r.unaccepted.addLast(a);
         Duration left = Duration.ofNanos(Math.max(1, p.deadline - clock.getAsLong()));
         a.acceptTimer = replicas.schedule(settings.acceptTimeout(), () -> notAccepted(a));
         replicas.route(r.index, p.request, left, () -> accepted(a))
@@ -344,6 +378,7 @@ final class ModelLane {
                 return;
             }
             awaiting.remove(a);
+            a.answered = true;
             a.acceptTimer.cancel();
             if (reply instanceof InferenceProtocol.Streamed s) {
                 a.stream = KillSwitches.shared("llmrt-" + model);

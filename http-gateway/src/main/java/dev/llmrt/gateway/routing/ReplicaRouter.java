@@ -3,12 +3,14 @@ package dev.llmrt.gateway.routing;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
+import dev.llmrt.agent.placement.CapacityView;
 import dev.llmrt.gateway.ModelRouter;
 import dev.llmrt.gateway.Routed;
 import dev.llmrt.runtime.spi.BackendMode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -57,9 +59,17 @@ public final class ReplicaRouter implements ModelRouter {
     private final ActorRef<ReplicaCounts.Command> counts;
     /** The latest cluster-wide count of replicas in use per elastic model. */
     private volatile Map<String, Integer> activeCounts = Map.of();
+    private final CapacityView capacity;
+    /** Node address to its runners' reported queues per model, refreshed every refresh interval. */
+    private volatile Map<String, Map<String, Integer>> reportedQueues = Map.of();
 
-    /** @param responseTimeout how long a request may take until its answer starts, retries included */
-    public ReplicaRouter(ActorSystem<?> system, ModelCatalog catalog, RoutingSettings settings, Duration responseTimeout) {
+    /**
+     * @param capacity        every node's published capacity, with its runners' load
+     * @param responseTimeout how long a request may take until its answer starts, retries included
+     */
+    public ReplicaRouter(ActorSystem<?> system, ModelCatalog catalog, CapacityView capacity, RoutingSettings settings,
+                         Duration responseTimeout) {
+        this.capacity = capacity;
         this.system = system;
         this.sharding = ClusterSharding.get(system);
         this.catalog = catalog;
@@ -83,7 +93,7 @@ public final class ReplicaRouter implements ModelRouter {
                 }
             });
         }), "llmrt-routing-replica-counts", Props.empty());
-        system.scheduler().scheduleAtFixedRate(settings.scaleInterval(), settings.scaleInterval(), this::scale,
+        system.scheduler().scheduleAtFixedRate(settings.refreshInterval(), settings.refreshInterval(), this::scale,
                 system.executionContext());
     }
 
@@ -104,8 +114,14 @@ public final class ReplicaRouter implements ModelRouter {
         return out;
     }
 
-    /** Asks each elastic lane whether its model needs more or fewer replicas, and tells the cluster. */
+    /**
+     * Every refresh interval: takes the runners' latest reported queues, and asks each elastic lane whether
+     * its model needs more or fewer replicas, telling the cluster.
+     */
     private void scale() {
+        Map<String, Map<String, Integer>> queues = new HashMap<>();
+        capacity.nodes().values().forEach(c -> queues.put(c.address(), c.queued()));
+        reportedQueues = queues;
         lanes.forEach((k, lane) -> {
             int proposed = lane.proposeActive();
             if (proposed > 0) {
@@ -146,6 +162,12 @@ public final class ReplicaRouter implements ModelRouter {
             @Override
             public Cancellable schedule(Duration delay, Runnable task) {
                 return system.scheduler().scheduleOnce(delay, task, system.executionContext());
+            }
+
+            @Override
+            public int reportedQueue(String node) {
+                Map<String, Integer> byModel = node == null ? null : reportedQueues.get(node);
+                return byModel == null ? 0 : byModel.getOrDefault(key.model(), 0);
             }
 
             @Override

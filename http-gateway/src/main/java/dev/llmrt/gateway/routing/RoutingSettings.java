@@ -15,23 +15,25 @@ import java.time.Duration;
  * @param warmRetry                how soon a replica whose runner failed to start is tried again
  * @param streamClaimTimeout       a streamed answer the HTTP layer never runs frees its replica's slot after this
  * @param acceptTimeout            a request its replica hasn't confirmed receiving within this is sent again
- * @param scaleInterval            how often an elastic model's load is looked at
+ * @param suspectAfter             a replica that hasn't confirmed a request sent this long ago gets new
+ *                                 requests only when no other ready replica can take them
+ * @param refreshInterval          how often runners' reported load is taken and elastic models are looked at
  * @param scaleUpOutstanding       outstanding requests per ready replica that count as overload
  * @param scaleUpAfter             an elastic model gets one more replica after this long overloaded
  * @param scaleDownAfter           its last replica in use is retired after this long without a request
  * @param scaleUpCooldown          after a replica that could not start, no new one for this long
  */
 public record RoutingSettings(int maxConcurrencyPerReplica, int maxQueueLength, Duration maxQueueWait,
-                             Duration retryAfter, Duration locateTimeout, Duration warmRetry, Duration streamClaimTimeout, Duration acceptTimeout,
-                              Duration scaleInterval, int scaleUpOutstanding, Duration scaleUpAfter, Duration scaleDownAfter,
+                             Duration retryAfter, Duration locateTimeout, Duration warmRetry, Duration streamClaimTimeout, Duration acceptTimeout, Duration suspectAfter,
+                              Duration refreshInterval, int scaleUpOutstanding, Duration scaleUpAfter, Duration scaleDownAfter,
                               Duration scaleUpCooldown) {
 
     public static RoutingSettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.gateway.routing");
         return new RoutingSettings(c.getInt("max-concurrency-per-replica"), c.getInt("max-queue-length"),
                 c.getDuration("max-queue-wait"), c.getDuration("retry-after"), c.getDuration("locate-timeout"),
-                c.getDuration("warm-retry"), c.getDuration("stream-claim-timeout"), c.getDuration("accept-timeout"),
-                c.getDuration("elastic.interval"), c.getInt("elastic.scale-up-outstanding"),
+                c.getDuration("warm-retry"), c.getDuration("stream-claim-timeout"), c.getDuration("accept-timeout"), c.getDuration("suspect-after"),
+                c.getDuration("refresh-interval"), c.getInt("elastic.scale-up-outstanding"),
                 c.getDuration("elastic.scale-up-after"), c.getDuration("elastic.scale-down-after"),
                 c.getDuration("elastic.scale-up-cooldown"));
     }
@@ -42,7 +44,7 @@ public record RoutingSettings(int maxConcurrencyPerReplica, int maxQueueLength, 
                 entry.hasPath("max-concurrency-per-replica") ? entry.getInt("max-concurrency-per-replica") : maxConcurrencyPerReplica,
                 entry.hasPath("max-queue-length") ? entry.getInt("max-queue-length") : maxQueueLength,
                 entry.hasPath("max-queue-wait") ? entry.getDuration("max-queue-wait") : maxQueueWait,
-                retryAfter, locateTimeout, warmRetry, streamClaimTimeout, acceptTimeout, scaleInterval, scaleUpOutstanding,
+                retryAfter, locateTimeout, warmRetry, streamClaimTimeout, acceptTimeout, suspectAfter, refreshInterval, scaleUpOutstanding,
                 scaleUpAfter, scaleDownAfter, scaleUpCooldown);
     }
 }

@@ -30,7 +30,7 @@ class ModelLaneTest {
             "{}".getBytes(StandardCharsets.UTF_8), null);
     private static final InferenceProtocol.Completed OK = new InferenceProtocol.Completed(200, "application/json", new byte[0]);
     private static final RoutingSettings SETTINGS = new RoutingSettings(4, 3, Duration.ofSeconds(2), Duration.ofSeconds(1),
-            Duration.ofSeconds(3), Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(5),
+            Duration.ofSeconds(3), Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofMillis(300),
             Duration.ofSeconds(1), 2, Duration.ofSeconds(3), Duration.ofSeconds(60), Duration.ofSeconds(30));
 
     /** Replicas that answer when told, on nodes the test names, and a clock the test moves. */
@@ -95,6 +95,12 @@ class ModelLaneTest {
         }
 
         final List<Integer> retired = new ArrayList<>();
+        final Map<String, Integer> reported = new HashMap<>();
+
+        @Override
+        public int reportedQueue(String node) {
+            return reported.getOrDefault(node, 0);
+        }
 
         @Override
         public void retire(int replica) {
@@ -164,6 +170,45 @@ class ModelLaneTest {
         }
         assertEquals(4, stub.count(0), "power of two choices over 2 replicas: always the less loaded");
         assertEquals(4, stub.count(1));
+    }
+
+    @Test
+    void aRunnersReportedQueueCountsWithThisGatewaysOwnRequests() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 2);
+        stub.reported.put("node-0", 3); // 3 requests wait in replica 0's runner (another gateway's)
+        for (int i = 0; i < 3; i++) {
+            lane.submit(CHAT, null);
+            stub.pump();
+        }
+        assertEquals(0, stub.count(0), "replica 0 reports 3 queued: this gateway's next 3 go to replica 1");
+        assertEquals(3, stub.count(1));
+    }
+
+    @Test
+    void aReplicaThatStopsConfirmingIsAvoidedBeforeItsNodeIsFoundUnreachable() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 2);
+        stub.autoAccept = false; // replica 0's node died: nothing it is sent is confirmed
+        lane.submit(CHAT, null);
+        lane.submit(CHAT, null);
+        stub.pump();
+        stub.acceptances.getOrDefault(1, List.of()).forEach(Runnable::run); // replica 1 confirms
+        stub.answerAll(1);
+        stub.advance(Duration.ofMillis(301));
+        int before = stub.count(0);
+        for (int i = 0; i < 6; i++) {
+            lane.submit(CHAT, null);
+            stub.pump();
+            stub.acceptances.getOrDefault(1, List.of()).forEach(Runnable::run);
+            stub.answerAll(1);
+        }
+        assertEquals(before, stub.count(0), "replica 0 hasn't confirmed for 300 ms: new requests go to replica 1");
+        for (int i = 0; i < 5; i++) {
+            lane.submit(CHAT, null); // replica 1 full (4): only then the suspect one is tried
+        }
+        stub.pump();
+        assertEquals(before + 1, stub.count(0));
     }
 
     @Test

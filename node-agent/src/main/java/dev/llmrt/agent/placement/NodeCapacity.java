@@ -7,16 +7,20 @@ import java.util.Map;
 /**
  * What a node publishes for placement, cluster-wide: its GPUs' room after its own reservations,
  * the RAM left for models, the models it runs, what idle runners hold per GPU (evictable), the
- * catalog models whose files it already holds (no download or copy needed), and the per-GPU
- * overheads it has measured (so other nodes with the same kind of GPU plan with them).
+ * catalog models whose files it already holds (no download or copy needed), the per-GPU
+ * overheads it has measured (so other nodes with the same kind of GPU plan with them), and, for
+ * gateways choosing between replicas, its cluster address and each model's requests queued in its
+ * runners (waiting while a runner loads or restarts).
  */
 public record NodeCapacity(String node, long ramAvailable, List<PlacementPlanner.Device> gpus, List<String> hosted,
                            Map<Integer, Long> evictablePerGpu, List<String> modelFiles,
-                           List<OverheadCalibration.Learned> overheads) implements CborSerializable {
+                           List<OverheadCalibration.Learned> overheads, String address, Map<String, Integer> queued)
+        implements CborSerializable {
 
     public NodeCapacity {
         modelFiles = modelFiles == null ? List.of() : List.copyOf(modelFiles);
         overheads = overheads == null ? List.of() : List.copyOf(overheads);
+        queued = queued == null ? Map.of() : Map.copyOf(queued);
     }
 
     public PlacementPlanner.NodeView view(boolean withEvictable) {

@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.ActorRef;
 
@@ -21,11 +23,14 @@ public final class RunnerRegistry {
     /** What a runner serves: one runner per (model, mode) takes requests. */
     public record Key(String model, BackendMode mode) {}
 
-    /** One runner of {@code spec}; {@code status} is null until it first reports. */
+    /**
+     * One runner of {@code spec}; {@code status} is null until it first reports; {@code queued} is its
+     * requests waiting for the backend, kept current by the runner.
+     */
     public record Entry(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, Key key,
-                        RunnerStatus status, boolean accepting) {
+                        RunnerStatus status, boolean accepting, AtomicInteger queued) {
         Entry with(RunnerStatus s, boolean stillAccepting) {
-            return new Entry(ref, runnerId, spec, key, s, stillAccepting);
+            return new Entry(ref, runnerId, spec, key, s, stillAccepting, queued);
         }
     }
 
@@ -33,9 +38,10 @@ public final class RunnerRegistry {
     /** The accepting runner of each key: an index over {@link #runners}, kept in step with it. */
     private final Map<Key, ActorRef<RunnerSupervisor.Command>> accepting = new HashMap<>();
 
-    public void add(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, BackendMode mode) {
+    public void add(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, BackendMode mode,
+                    AtomicInteger queued) {
         Key key = new Key(spec.name(), mode);
-        runners.put(ref, new Entry(ref, runnerId, spec, key, null, true));
+        runners.put(ref, new Entry(ref, runnerId, spec, key, null, true, queued));
         accepting.put(key, ref);
     }
 
@@ -100,6 +106,13 @@ public final class RunnerRegistry {
                 .filter(e -> e.accepting() && e.status() != null && e.status().idle() && e.status().keepAlive() >= 0)
                 .sorted(Comparator.comparingLong(e -> e.status().lastUsed()))
                 .toList();
+    }
+
+    /** Requests waiting for a backend per model, over its runners (all modes). */
+    public Map<String, Integer> queuedPerModel() {
+        Map<String, Integer> out = new TreeMap<>();
+        runners.values().forEach(e -> out.merge(e.key().model(), e.queued().get(), Integer::sum));
+        return out;
     }
 
     /** Each runner that has reported, with its last status. */

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -109,6 +110,11 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private String lastError;
     private long pid = -1;
     private int inFlight;
+    /**
+     * Requests waiting for the backend (beyond what it runs at once), for the node agent to publish
+     * without asking: it changes with every request.
+     */
+    private final AtomicInteger queued;
     private long lastUsed;
     private long startedAt;
     private long readyAt;
@@ -137,16 +143,19 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         }
     }
 
+    /** @param queued kept equal to its requests waiting for the backend */
     public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
-                                           Path socket, AgentSettings settings, Listener listener, Placement placement) {
+                                           Path socket, AgentSettings settings, Listener listener, Placement placement,
+                                           AtomicInteger queued) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener, placement)));
+                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener, placement, queued)));
     }
 
     private RunnerSupervisor(ActorContext<Command> context, TimerScheduler<Command> timers, String runnerId,
                              ModelSpec spec, BackendMode mode, Backend backend, Path socket, AgentSettings settings,
-                             Listener listener, Placement placement) {
+                             Listener listener, Placement placement, AtomicInteger queued) {
         super(context);
+        this.queued = queued;
         this.placement = placement;
         this.timers = timers;
         this.runnerId = runnerId;
@@ -319,6 +328,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                                     + settings.maxPendingRequests() + ")"));
                 } else {
                     pending.add(d);
+                    updateQueued();
                 }
             }
             case FAILED -> d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE,
@@ -333,6 +343,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         if (inFlight++ == 0) {
             publish(); // busy: the agent must not evict it
         }
+        updateQueued();
         ActorRef<Command> self = getContext().getSelf();
         ActorRef<InferenceProtocol.Reply> replyTo = d.replyTo();
         String what = backend.name() + " runner for model '" + spec.name() + "'";
@@ -382,6 +393,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     private Behavior<Command> onRequestFinished() {
         inFlight--;
+        updateQueued();
         lastUsed = System.currentTimeMillis();
         if (inFlight == 0) {
             publish(); // idle again: evictable
@@ -444,6 +456,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         while (!pending.isEmpty()) {
             pending.poll().replyTo().tell(new InferenceProtocol.Failed(kind, message));
         }
+        updateQueued();
         answerReadyWaiters(false, message);
     }
 
@@ -462,6 +475,10 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private void answerReadyWaiters(boolean ready, String error) {
         readyWaiters.forEach(w -> w.replyTo().tell(new InferenceProtocol.Warmed(w.node(), ready, error)));
         readyWaiters.clear();
+    }
+
+    private void updateQueued() {
+        queued.set(pending.size());
     }
 
     private void publish() {
