@@ -1,5 +1,7 @@
 package dev.llmrt.gateway.routing;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.InferenceProtocol.FailureKind;
 import dev.llmrt.gateway.Routed;
@@ -443,10 +445,11 @@ final class ModelLane {
         }).build());
     }
 
+    /** An SSE event in OpenAI's error shape, the last a broken stream sends. */
     static ByteString sseError(String message) {
-        String escaped = message.replace("\\", "\\\\").replace("\"", "\\\"");
-        return ByteString.fromString("data: {\"error\":{\"message\":\"" + escaped
-                + "\",\"type\":\"server_error\",\"code\":\"stream_interrupted\"}}\n\n");
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        root.putObject("error").put("message", message).put("type", "server_error").put("code", "stream_interrupted");
+        return ByteString.fromString("data: " + root + "\n\n");
     }
 
     // ---- where replicas live, and whether they are ready ----
@@ -629,15 +632,24 @@ final class ModelLane {
         drain();
     }
 
-    /** Replicas out of use with nothing outstanding here are retired: their runners may unload. */
+    /**
+     * Replicas out of use with nothing outstanding here are retired: their runners may unload, unless
+     * a replica in use shares the node (a node runs one runner per model, which both then use).
+     */
     private void retireUnused() {
         for (int i = active; i < replica.length; i++) {
             Replica r = replica[i];
             if (!r.retired && r.node != null && r.outstanding == 0) {
+                boolean shared = false;
+                for (int j = 0; j < active; j++) {
+                    shared |= r.node.equals(replica[j].node);
+                }
+                if (!shared) {
+                    replicas.retire(i);
+                }
                 r.retired = true;
                 r.ready = false;
                 r.node = null;
-                replicas.retire(i);
             }
         }
     }

@@ -387,4 +387,10 @@ class ModelLaneTest {
         assertEquals(1, lane.active());
         assertEquals(-1, lane.proposeActive(), "never below min-replicas");
     }
+
+    @Test
+    void aBrokenStreamEndsWithOneErrorEventInOpenAisShape() {
+        assertEquals("data: {\"error\":{\"message\":\"node \\\"x\\\" lost\\nat once\",\"type\":\"server_error\","
+                + "\"code\":\"stream_interrupted\"}}\n\n", ModelLane.sseError("node \"x\" lost\nat once").utf8String());
+    }
 }
