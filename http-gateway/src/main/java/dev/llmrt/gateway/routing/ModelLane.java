@@ -475,11 +475,33 @@ final class ModelLane {
                 }
                 return;
             }
+            if (!located.node().equals(r.node) && r.node != null) {
+                log.info("replica {} of '{}' moved from {} to {}", r.index, model, r.node, located.node());
+                r.ready = false; // a new runner there: wait for it
+                r.warmFailedAt = Long.MIN_VALUE;
+            }
             r.node = located.node();
             r.down = false;
             warmIfNeeded(r);
         }
         drain();
+    }
+
+    /**
+     * Asks each ready replica where it lives now: a shard can move without its node leaving (placed
+     * afresh after it was released), and a request must be sent again if the node it is really on dies.
+     */
+    void relocate() {
+        synchronized (this) {
+            for (int i = 0; i < active; i++) {
+                Replica r = replica[i];
+                if (r.ready && r.node != null && !r.down && !r.locating) {
+                    r.locating = true;
+                    replicas.locate(r.index, settings.locateTimeout())
+                            .whenCompleteAsync((located, err) -> located(r, located, err), callbacks);
+                }
+            }
+        }
     }
 
     private void warmIfNeeded(Replica r) {

@@ -115,14 +115,15 @@ public final class ReplicaRouter implements ModelRouter {
     }
 
     /**
-     * Every refresh interval: takes the runners' latest reported queues, and asks each elastic lane whether
-     * its model needs more or fewer replicas, telling the cluster.
+     * Every refresh interval: takes the runners' latest reported queues, has each lane check where its
+     * replicas live, and asks each elastic lane whether its model needs more or fewer, telling the cluster.
      */
     private void scale() {
         Map<String, Map<String, Integer>> queues = new HashMap<>();
         capacity.nodes().values().forEach(c -> queues.put(c.address(), c.queued()));
         reportedQueues = queues;
         lanes.forEach((k, lane) -> {
+            lane.relocate();
             int proposed = lane.proposeActive();
             if (proposed > 0) {
                 counts.tell(new ReplicaCounts.Propose(k.model(), proposed));

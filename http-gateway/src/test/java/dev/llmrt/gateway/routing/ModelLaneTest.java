@@ -393,4 +393,20 @@ class ModelLaneTest {
         assertEquals("data: {\"error\":{\"message\":\"node \\\"x\\\" lost\\nat once\",\"type\":\"server_error\","
                 + "\"code\":\"stream_interrupted\"}}\n\n", ModelLane.sseError("node \"x\" lost\nat once").utf8String());
     }
+
+    @Test
+    void aReplicaThatMovedIsFollowedSoItsNewNodesLossIsNoticed() {
+        Stub stub = new Stub();
+        ModelLane lane = readyLane(stub, 1);
+        stub.nodes.put(0, "node-5"); // its shard was released and placed afresh on node-5
+        lane.relocate();
+        stub.pump();
+        assertEquals("node-5", lane.replicas().get(0).node());
+        CompletionStage<Routed> r = lane.submit(CHAT, null);
+        stub.pump();
+        lane.nodeUnreachable("node-5");
+        stub.pump();
+        assertEquals(1, lane.counts().retried(), "the request on node-5 is sent again");
+        assertFalse(r.toCompletableFuture().isDone());
+    }
 }
