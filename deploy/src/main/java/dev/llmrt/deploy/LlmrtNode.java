@@ -6,7 +6,9 @@ import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.gpu.GpuInventory;
+import dev.llmrt.agent.ReplicatedMap;
 import dev.llmrt.agent.placement.CapacityRegistry;
+import dev.llmrt.agent.placement.NodeCapacity;
 import dev.llmrt.agent.placement.CapacityView;
 import dev.llmrt.agent.placement.Demands;
 import dev.llmrt.agent.placement.GpuAllocationStrategy;
@@ -126,7 +128,7 @@ public final class LlmrtNode {
                 }
                 return live;
             });
-            ActorRef<CapacityRegistry.Command> registry = ctx.spawn(CapacityRegistry.create(capacity), "capacity");
+            ActorRef<ReplicatedMap.Command<NodeCapacity>> registry = ctx.spawn(CapacityRegistry.create(capacity), "capacity");
             // one estimate per model for the node's agent and its allocation strategy alike
             Demands demands = new Demands(backends);
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards

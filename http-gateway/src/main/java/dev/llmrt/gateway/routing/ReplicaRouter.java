@@ -1,6 +1,7 @@
 package dev.llmrt.gateway.routing;
 
 import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.ReplicatedMap;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.agent.placement.CapacityView;
@@ -29,6 +30,8 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Routes each request to a replica of its model through a {@link ModelLane} per (model, mode), the
@@ -36,6 +39,7 @@ import org.apache.pekko.stream.javadsl.Sink;
  * removed, and tells the lanes.
  */
 public final class ReplicaRouter implements ModelRouter {
+    private static final Logger log = LoggerFactory.getLogger(ReplicaRouter.class);
 
     /** One lane as {@code /status} shows it. */
     public record LaneStatus(String model, String mode, long routed, long retried, long queueFull, long queueTimeout,
@@ -56,7 +60,7 @@ public final class ReplicaRouter implements ModelRouter {
     private final Map<Long, Runnable> acceptances = new ConcurrentHashMap<>();
     private final AtomicLong attempts = new AtomicLong();
     private final ActorRef<InferenceProtocol.Accepted> acceptor;
-    private final ActorRef<ReplicaCounts.Command> counts;
+    private final ActorRef<ReplicatedMap.Command<Integer>> counts;
     /** The latest cluster-wide count of replicas in use per elastic model. */
     private volatile Map<String, Integer> activeCounts = Map.of();
     private final CapacityView capacity;
@@ -126,7 +130,8 @@ public final class ReplicaRouter implements ModelRouter {
             lane.relocate();
             int proposed = lane.proposeActive();
             if (proposed > 0) {
-                counts.tell(new ReplicaCounts.Propose(k.model(), proposed));
+                log.info("model '{}' ({}) now uses {} replica(s)", k.model(), k.mode().wireName(), proposed);
+                counts.tell(new ReplicatedMap.Put<>(k.model(), proposed));
             }
         });
     }

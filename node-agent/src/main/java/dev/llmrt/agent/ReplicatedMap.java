@@ -1,0 +1,55 @@
+package dev.llmrt.agent;
+
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ddata.Key;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
+import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
+import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+
+/**
+ * A last-writer-wins map shared by every node through Distributed Data: a node puts entries (written
+ * locally, gossiped to the others), and every node hears the whole map whenever it changes. Entries
+ * of nodes that left stay until overwritten.
+ */
+public final class ReplicatedMap {
+    private ReplicatedMap() {}
+
+    /** What the map's actor takes. */
+    public interface Command<V> {}
+
+    /** Sets {@code key} to {@code value} cluster-wide. */
+    public record Put<V>(String key, V value) implements Command<V> {}
+
+    private record Updated<V>(Replicator.UpdateResponse<LWWMap<String, V>> response) implements Command<V> {}
+
+    private record Changed<V>(Replicator.SubscribeResponse<LWWMap<String, V>> response) implements Command<V> {}
+
+    /** @param changed hears the whole map after every change */
+    @SuppressWarnings("unchecked")
+    public static <V> Behavior<Command<V>> create(Key<LWWMap<String, V>> key, Consumer<Map<String, V>> changed) {
+        Class<Command<V>> commands = (Class<Command<V>>) (Class<?>) Command.class;
+        return Behaviors.setup(ctx -> DistributedData.<Command<V>, LWWMap<String, V>>withReplicatorMessageAdapter(adapter -> {
+            SelfUniqueAddress self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
+            adapter.subscribe(key, Changed::new);
+            return Behaviors.receive(commands)
+                    .onMessage(Put.class, p -> {
+                        Put<V> put = (Put<V>) p;
+                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(), Replicator.writeLocal(),
+                                replyTo, map -> map.put(self, put.key(), put.value())), Updated::new);
+                        return Behaviors.same();
+                    })
+                    .onMessage(Updated.class, u -> Behaviors.same())
+                    .onMessage(Changed.class, c -> {
+                        if (((Changed<V>) c).response() instanceof Replicator.Changed<LWWMap<String, V>> ch) {
+                            changed.accept(ch.get(key).getEntries());
+                        }
+                        return Behaviors.same();
+                    })
+                    .build();
+        }));
+    }
+}
