@@ -113,6 +113,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     public record Unloaded(int unloadedRunners) implements CborSerializable {}
 
+    /**
+     * The model's replica on this node moved away or was retired: its runners take nothing new, finish
+     * what they have, then stop (freeing their GPU memory).
+     */
+    public record DrainModel(String model) implements Command {}
+
     /** Stop every runner and reply once all processes are reaped (for shutdown). */
     public record StopAll(ActorRef<Done> replyTo) implements Command {}
 
@@ -203,6 +209,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(ListRunners.class, this::onListRunners)
                 .onMessage(GetCapacity.class, this::onGetCapacity)
                 .onMessage(Unload.class, this::onUnload)
+                .onMessage(DrainModel.class, this::onDrainModel)
                 .onMessage(StopAll.class, this::onStopAll)
                 .build();
     }
@@ -403,8 +410,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         List<String> hosted = runners.all().stream().map(e -> e.key().model()).distinct().toList();
         Map<Integer, Long> evictable = ledger.held(runners.evictable().stream().map(RunnerRegistry.Entry::runnerId).toList());
         publishedQueues = runners.queuedPerModel();
+        Map<String, Map<Integer, Long>> held = new HashMap<>();
+        for (String model : hosted) {
+            held.put(model, ledger.held(runners.all().stream().filter(e -> e.key().model().equals(model))
+                    .map(RunnerRegistry.Entry::runnerId).toList()));
+        }
         setup.publisher().accept(new NodeCapacity(setup.nodeName(), room.ramAvailable(), room.devices(), hosted, evictable,
-                setup.modelFiles(), calibration.learned(), setup.address(), publishedQueues));
+                setup.modelFiles(), calibration.learned(), setup.address(), publishedQueues, held));
         return this;
     }
 
@@ -442,6 +454,14 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             runners.stopAccepting(e.ref());
         });
         m.replyTo().tell(new Unloaded(unloading.size()));
+        return this;
+    }
+
+    private Behavior<Command> onDrainModel(DrainModel m) {
+        for (RunnerRegistry.Entry e : runners.acceptingWhere(e -> e.key().model().equals(m.model()))) {
+            e.ref().tell(RunnerSupervisor.Drain.INSTANCE);
+            runners.stopAccepting(e.ref());
+        }
         return this;
     }
 

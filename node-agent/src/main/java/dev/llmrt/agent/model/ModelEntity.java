@@ -5,7 +5,6 @@ import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.InferenceProtocol.FailureKind;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.runtime.spi.BackendMode;
-import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -14,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.cluster.sharding.ShardCoordinator;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -40,10 +40,16 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
                         ActorRef<InferenceProtocol.Accepted> acceptedBy, long attempt) implements Command {}
 
     /**
-     * This replica is no longer needed (its model has more than it needs): unload its runner, which
-     * frees its GPU, and its shard is released once unhosted.
+     * This replica is no longer needed (its model has more than it needs): its runner drains and
+     * unloads, which frees its GPU, and its shard is released once unhosted.
      */
     public enum Retire implements Command { INSTANCE }
+
+    /**
+     * Cluster Sharding hands this replica to another node (placement moves it, or this node leaves):
+     * the runner here drains and unloads; the replica starts afresh where it goes.
+     */
+    public enum HandOff implements Command { INSTANCE }
 
     /** Say at once on which node this replica lives (placing it, if it has no node yet). */
     public record Locate(ActorRef<InferenceProtocol.Located> replyTo) implements Command {}
@@ -69,6 +75,10 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
         ClusterSharding.get(system).init(entity(catalog, localAgent)
                 .withMessageExtractor(new OneShardPerModel())
                 .withAllocationStrategy(strategy)
+                // a replica stops only when it moves (its runner then drains); never for being idle,
+                // which the runner's keep-alive governs
+                .withStopMessage(HandOff.INSTANCE)
+                .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy())
                 .withRole(role)); // nodes without the role only route (a proxy)
     }
 
@@ -112,9 +122,13 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
     public Receive<Command> createReceive() {
         return newReceiveBuilder().onMessage(Route.class, this::onRoute).onMessage(Warm.class, this::onWarm)
                 .onMessageEquals(Retire.INSTANCE, () -> {
-                    getContext().getLog().info("replica {} of '{}' retired: unloading its runner", entityId, modelName);
-                    agent.tell(new NodeAgent.Unload(false, List.of(modelName), getContext().getSystem().ignoreRef()));
+                    getContext().getLog().info("replica {} of '{}' retired: its runner drains and unloads", entityId, modelName);
+                    agent.tell(new NodeAgent.DrainModel(modelName));
                     return this;
+                })
+                .onMessageEquals(HandOff.INSTANCE, () -> {
+                    agent.tell(new NodeAgent.DrainModel(modelName));
+                    return Behaviors.stopped();
                 })
                 .onMessage(Locate.class, l -> {
                     l.replyTo().tell(new InferenceProtocol.Located(selfAddress()));

@@ -34,6 +34,8 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
     private final Map<String, Promise> promises = new HashMap<>();
     private final Map<String, Long> unhostedSince = new HashMap<>();
     private final Map<String, Long> waitingForRegion = new HashMap<>();
+    /** Loaded replicas moved to make room, and when: they stay put for the move cooldown. */
+    private final Map<String, Long> movedAt = new HashMap<>();
     private final PlacementSettings settings;
 
     private record Promise(String node, PlacementPlanner.Placed placed, long ram, long at) {}
@@ -211,7 +213,65 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
         unhostedSince.keySet().retainAll(allocated);
         if (!release.isEmpty()) {
             log.info("releasing shards of models not loaded on their node, to be placed afresh: {}", release);
+        } else {
+            String move = replicaToMove(current, capacity, inProgress, now);
+            if (move != null) {
+                release.add(move);
+            }
         }
         return Future.successful(release);
+    }
+
+    /**
+     * A loaded replica whose move makes room for a model that fits nowhere now: a replica on node X
+     * that another node fits, where X then fits the waiting model once the replica's memory is free
+     * (for example when a node joins with a GPU too small for the waiting model but big enough for the
+     * replica). One per round; a replica moved recently stays put, so nothing moves back and forth.
+     */
+    private String replicaToMove(Map<ActorRef, IndexedSeq<String>> current, Map<String, NodeCapacity> capacity,
+                                 Set<String> inProgress, long now) {
+        movedAt.values().removeIf(t -> now - t > settings.moveCooldown().toNanos());
+        Map<String, String> nodeOfShard = new HashMap<>();
+        current.forEach((region, shards) -> scala.jdk.javaapi.CollectionConverters.asJava(shards)
+                .forEach(s -> nodeOfShard.put(s, nodeOf(region))));
+        List<PlacementPlanner.NodeView> everywhere = capacity.values().stream().map(c -> minusPromises(c.view(false))).toList();
+        for (String waiting : unhostedSince.keySet()) {
+            PlacementPlanner.Demand need = demandOf.apply(waiting);
+            if (inProgress.contains(waiting) || PlacementPlanner.place(everywhere, need) instanceof PlacementPlanner.Placed) {
+                continue; // it fits somewhere as things are: it is placed when released
+            }
+            for (NodeCapacity x : capacity.values()) {
+                for (Map.Entry<String, Map<Integer, Long>> held : x.held().entrySet()) {
+                    String model = held.getKey();
+                    String shard = nodeOfShard.entrySet().stream()
+                            .filter(s -> s.getValue().equals(x.node()) && modelOf(s.getKey()).equals(model))
+                            .map(Map.Entry::getKey)
+                            .filter(s -> !inProgress.contains(s) && !movedAt.containsKey(s))
+                            .findFirst().orElse(null);
+                    if (shard == null || model.equals(modelOf(waiting))
+                            || !(PlacementPlanner.place(List.of(freed(x.view(false), held.getValue())), need)
+                                    instanceof PlacementPlanner.Placed)) {
+                        continue;
+                    }
+                    List<PlacementPlanner.NodeView> elsewhere = capacity.values().stream()
+                            .filter(c -> !c.node().equals(x.node()) && !c.hosted().contains(model))
+                            .map(c -> minusPromises(c.view(false))).toList();
+                    if (PlacementPlanner.place(elsewhere, demandOf.apply(shard)) instanceof PlacementPlanner.Placed to) {
+                        movedAt.put(shard, now);
+                        log.info("moving loaded replica '{}' from {} to {}, to make room on {} for '{}'", shard, x.node(),
+                                to.node(), x.node(), waiting);
+                        return shard;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The node's room as if {@code held} (GPU index to bytes) were free. */
+    private static PlacementPlanner.NodeView freed(PlacementPlanner.NodeView n, Map<Integer, Long> held) {
+        return new PlacementPlanner.NodeView(n.node(), n.ramAvailable(), n.devices().stream()
+                .map(g -> new PlacementPlanner.Device(g.index(), g.kind(), g.available() + held.getOrDefault(g.index(), 0L)))
+                .toList());
     }
 }

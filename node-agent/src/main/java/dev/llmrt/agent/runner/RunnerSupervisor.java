@@ -55,6 +55,12 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     /** Stop the process and this actor; queued requests get 503. */
     public enum Unload implements Command { INSTANCE }
 
+    /**
+     * Take no new requests, let those in flight finish, then stop like {@link Unload} (a runner that
+     * isn't ready yet stops at once).
+     */
+    public enum Drain implements Command { INSTANCE }
+
     private record ProcessStarted(int attempt, long pid) implements Command {}
 
     /** Backend.run returned: {@code error} is null when it was cancelled. */
@@ -110,6 +116,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private String lastError;
     private long pid = -1;
     private int inFlight;
+    private boolean draining;
     /**
      * Requests waiting for the backend (beyond what it runs at once), for the node agent to publish
      * without asking: it changes with every request.
@@ -181,6 +188,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(AwaitReady.class, this::onAwaitReady)
                 .onMessageEquals(Unload.INSTANCE, this::onUnload)
+                .onMessageEquals(Drain.INSTANCE, this::onDrain)
                 .onMessage(ProcessStarted.class, this::onProcessStarted)
                 .onMessage(RunExited.class, this::onRunExited)
                 .onMessage(HealthTick.class, this::onHealthTick)
@@ -395,6 +403,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         inFlight--;
         updateQueued();
         lastUsed = System.currentTimeMillis();
+        if (draining && inFlight == 0) {
+            return stop();
+        }
         if (inFlight == 0) {
             publish(); // idle again: evictable
         }
@@ -421,6 +432,19 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         getContext().getLog().info("runner {} ({} {}) idle for its keep-alive of {} ms: unloading", runnerId,
                 backend.name(), spec.name(), spec.keepAliveMillis());
         return stop();
+    }
+
+    private Behavior<Command> onDrain() {
+        if (phase != Phase.READY || inFlight == 0) {
+            return onUnload();
+        }
+        getContext().getLog().info("runner {} ({} {}) draining {} request(s) before it stops", runnerId, backend.name(),
+                spec.name(), inFlight);
+        draining = true;
+        phase = Phase.STOPPING; // takes nothing new; the process runs until the last request ends
+        timers.cancelAll();
+        publish();
+        return this;
     }
 
     private Behavior<Command> onUnload() {
