@@ -95,8 +95,10 @@ public final class OpenAiRoutes extends AllDirectives {
         Optional<Long> declared = request.entity().getContentLengthOption().isPresent()
                 ? Optional.of(request.entity().getContentLengthOption().getAsLong()) : Optional.empty();
         if (declared.isPresent() && declared.get() > limit) {
-            request.discardEntityBytes(materializer);
-            return CompletableFuture.completedFuture(OpenAiErrors.tooLarge(limit));
+            // answer once the body is read and dropped: a 413 sent while the client still writes makes
+            // Pekko close the connection, and the client then sees a broken pipe instead of the 413
+            return request.discardEntityBytes(materializer).completionStage()
+                    .handle((done, e) -> OpenAiErrors.tooLarge(limit));
         }
         return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), limit, materializer)
                 .thenComposeAsync(strict -> dispatch(path, request, strict.getData().toArray()), callbacks)
