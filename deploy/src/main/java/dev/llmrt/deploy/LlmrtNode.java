@@ -19,6 +19,7 @@ import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.gateway.ClusterStatus;
 import dev.llmrt.gateway.GatewayServer;
+import dev.llmrt.gateway.HealthRoutes;
 import dev.llmrt.gateway.StatusRoutes;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import dev.llmrt.gateway.GatewaySettings;
@@ -32,6 +33,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -156,7 +158,9 @@ public final class LlmrtNode {
                     Materializer.matFromSystem(system), json);
             StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, router,
                     gatewaySettings.statusTimeout()), json, system.executionContext());
-            new GatewayServer(system, openAi, status).bind(gatewaySettings)
+            HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
+                    system.executionContext());
+            new GatewayServer(system, openAi, status, health).bind(gatewaySettings)
                     .whenComplete((binding, err) -> {
                         if (err != null) {
                             started.completeExceptionally(err);
@@ -179,6 +183,38 @@ public final class LlmrtNode {
                 .map(spec -> demands.onGpus(spec, OverheadCalibration.forRunner(spec.backend(),
                         BackendMode.COMPLETION.wireName(), List.of(), capacity.overheads())))
                 .orElse(PlacementPlanner.Demand.unknown(0));
+    }
+
+    /**
+     * What this node waits for before it can do its work: to be an Up member of the cluster; as a
+     * gateway, an agent node to route to; as an agent, its first GPU reading.
+     */
+    private static HealthRoutes.Readiness readiness(ActorSystem<Void> system, ActorRef<NodeAgent.Command> agent,
+                                                    boolean agentRole, Duration timeout) {
+        Cluster cluster = Cluster.get(system);
+        return () -> {
+            List<String> waiting = new ArrayList<>();
+            if (cluster.selfMember().status() != MemberStatus.up()) {
+                waiting.add("joining the cluster (now " + cluster.selfMember().status() + ")");
+            }
+            boolean anyAgent = false;
+            for (Member m : cluster.state().getMembers()) {
+                anyAgent |= m.status() == MemberStatus.up() && m.hasRole("agent");
+            }
+            if (!anyAgent) {
+                waiting.add("an agent node to run models");
+            }
+            if (!agentRole) {
+                return CompletableFuture.completedFuture(waiting);
+            }
+            return AskPattern.<NodeAgent.Command, NodeAgent.Capacity>ask(agent, NodeAgent.GetCapacity::new, timeout,
+                    system.scheduler()).handle((c, e) -> {
+                        if (e != null || !c.gpusRead()) {
+                            waiting.add("this node's GPU inventory");
+                        }
+                        return waiting;
+                    });
+        };
     }
 
     /** Catalog models whose files are on this node (backends with a model store; sim models are names). */

@@ -206,6 +206,12 @@ class GatewayEndToEndTest {
     }
 
     @Test
+    void aStartedNodeIsAliveAndReady() throws Exception {
+        assertEquals(200, get("/health").statusCode());
+        eventually(Duration.ofSeconds(10), () -> assertEquals(200, get("/ready").statusCode(), "ready once Up with its GPUs read"));
+    }
+
+    @Test
     void aBodyOverTheLimitIs413() throws Exception {
         String huge = "{\"model\":\"sim/chat\",\"prompt\":\"" + "x".repeat(11 * 1024 * 1024) + "\"}";
         HttpResponse<String> r = post("/v1/completions", huge);

@@ -20,9 +20,10 @@ public final class GatewayServer extends AllDirectives {
     private final ActorSystem<?> system;
     private final Route routes;
 
-    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status) {
+    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health) {
         this.system = system;
         this.routes = handleRejections(notFoundInOpenAiShape(), () -> concat(
+                health.route(),
                 status.route(),
                 openAi.route(),
                 pathSingleSlash(() -> get(() -> complete(HttpResponse.create()

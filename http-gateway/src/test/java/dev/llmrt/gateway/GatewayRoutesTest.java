@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -52,6 +53,8 @@ class GatewayRoutesTest {
     private static final ActorTestKit testKit = ActorTestKit.create("GatewayRoutesTest", CONFIG);
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static Materializer materializer;
+    /** What the stub readiness says the node waits for. */
+    private static final AtomicReference<List<String>> waitingFor = new AtomicReference<>(List.of("joining the cluster"));
     private static ServerBinding binding;
 
     /** What the stub router answers for each model. */
@@ -104,7 +107,10 @@ class GatewayRoutesTest {
         };
         GatewaySettings settings = GatewaySettings.fromConfig(CONFIG);
         OpenAiRoutes openAi = new OpenAiRoutes(catalog, java.util.Set.of("sim", "llama.cpp"), stub, settings, materializer, JSON);
-        GatewayServer server = new GatewayServer(testKit.system(), openAi, new StatusRoutes(status, JSON, testKit.system().executionContext()));
+        HealthRoutes health = new HealthRoutes(() -> CompletableFuture.completedFuture(waitingFor.get()),
+                testKit.system().executionContext());
+        GatewayServer server = new GatewayServer(testKit.system(), openAi, new StatusRoutes(status, JSON,
+                testKit.system().executionContext()), health);
         binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(server.routes())
                 .toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
@@ -193,5 +199,20 @@ class GatewayRoutesTest {
         JsonNode models = JSON.readTree(send("GET", "/v1/models", HttpRequest.BodyPublishers.noBody()).body());
         assertEquals(REPLIES.size(), models.get("data").size());
         assertEquals("llmrt is running", send("GET", "/", HttpRequest.BodyPublishers.noBody()).body());
+    }
+
+    @Test
+    void healthIs200WhileReadyIs503UntilTheNodeCanWorkThen200() throws Exception {
+        HttpResponse<String> health = send("GET", "/health", HttpRequest.BodyPublishers.noBody());
+        assertEquals(200, health.statusCode());
+        assertEquals("{\"status\":\"ok\"}", health.body());
+        HttpResponse<String> notReady = send("GET", "/ready", HttpRequest.BodyPublishers.noBody());
+        assertEquals(503, notReady.statusCode());
+        assertEquals("{\"status\":\"not ready\",\"waiting_for\":[\"joining the cluster\"]}", notReady.body());
+        waitingFor.set(List.of());
+        HttpResponse<String> ready = send("GET", "/ready", HttpRequest.BodyPublishers.noBody());
+        assertEquals(200, ready.statusCode());
+        assertEquals("{\"status\":\"ready\"}", ready.body());
+        assertError(405, "method_not_allowed", send("POST", "/ready", HttpRequest.BodyPublishers.noBody()));
     }
 }

@@ -105,7 +105,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** This node's GPUs, what is reserved on each (index to bytes) and the overheads it learned. */
     public record GetCapacity(ActorRef<Capacity> replyTo) implements Command {}
 
-    public record Capacity(String node, List<GpuDevice> gpus, Map<Integer, Long> reservedPerGpu,
+    /** @param gpusRead whether the first GPU reading came (placement waits for it) */
+    public record Capacity(String node, boolean gpusRead, List<GpuDevice> gpus, Map<Integer, Long> reservedPerGpu,
                            List<OverheadCalibration.Learned> overheads) implements CborSerializable {}
 
     /** Unload runners: all of them, or those of the named models. Replies with how many were told to stop. */
@@ -431,7 +432,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     // ---- operations ----
 
     private Behavior<Command> onGetCapacity(GetCapacity m) {
-        m.replyTo().tell(new Capacity(setup.nodeName(), devices, ledger.reservedPerGpu(), calibration.learned()));
+        m.replyTo().tell(new Capacity(setup.nodeName(), inventoryRead, devices, ledger.reservedPerGpu(), calibration.learned()));
         return this;
     }
 
