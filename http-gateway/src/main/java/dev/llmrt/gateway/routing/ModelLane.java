@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -696,6 +695,6 @@ final class ModelLane {
 
     @Override
     public String toString() {
-        return model + " (" + mode.wireName().toLowerCase(Locale.ROOT) + ")";
+        return model + " (" + mode.wireName() + ")";
     }
 }

@@ -1,6 +1,7 @@
 package dev.llmrt.agent.gpu;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -42,7 +43,7 @@ public final class GpuMonitor {
                 try {
                     return new Reading(inventory.devices(), inventory.processes());
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             }, blocking), Read::new);
             read.run();

@@ -4,6 +4,7 @@ import dev.llmrt.agent.CborSerializable;
 import dev.llmrt.agent.gpu.GpuKind;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +65,7 @@ public final class OverheadCalibration {
         List<Learned> out = new ArrayList<>();
         samples.forEach((k, s) -> out.add(new Learned(k.backend(), k.mode(), k.gpu(),
                 s.values().stream().mapToLong(Long::longValue).max().orElseThrow(), s.size())));
-        out.sort(java.util.Comparator.comparing((Learned l) -> l.backend()).thenComparing(Learned::mode)
+        out.sort(Comparator.comparing((Learned l) -> l.backend()).thenComparing(Learned::mode)
                 .thenComparing(l -> l.gpu().toString()));
         return out;
     }

@@ -50,10 +50,6 @@ public final class RunnerRegistry {
         return Optional.ofNullable(accepting.get(key));
     }
 
-    public Optional<Entry> get(ActorRef<RunnerSupervisor.Command> ref) {
-        return Optional.ofNullable(runners.get(ref));
-    }
-
     /** Records a runner's report; a stopping runner takes no more requests. False for a runner not registered. */
     public boolean reported(ActorRef<RunnerSupervisor.Command> ref, RunnerStatus status) {
         Entry e = runners.get(ref);

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -145,7 +146,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             return gpus.stream().mapToLong(RunContext.Gpu::reservedBytes).sum();
         }
 
-        RunContext context(java.util.function.Consumer<ProcessHandle> started) {
+        RunContext context(Consumer<ProcessHandle> started) {
             return new RunContext(started, visibleDevices == null ? Map.of() : Map.of("CUDA_VISIBLE_DEVICES", visibleDevices), gpus);
         }
     }
