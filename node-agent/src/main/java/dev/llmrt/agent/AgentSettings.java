@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigUtil;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.runtime.spi.BackendConfiguration;
+import dev.llmrt.agent.runner.io.RunnerHttpClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -51,10 +52,11 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
         }
     }
 
-    /** The HTTP client that talks to runners over their Unix sockets. */
-    public record Client(int maxConnections, int maxOpenRequests, Duration idleTimeout, long maxResponseBytes,
-                         Duration strictTimeout, Duration minConnectBackoff, Duration maxConnectBackoff,
-                         String ioDispatcher) {}
+    /**
+     * The HTTP client that talks to runners over their Unix sockets: its limits, and the dispatcher
+     * readiness probes block on.
+     */
+    public record Client(RunnerHttpClient.Limits limits, String probeDispatcher) {}
 
     public static AgentSettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.agent");
@@ -72,10 +74,11 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                 new Readiness(c.getDuration("readiness.initial-interval"), c.getDuration("readiness.max-interval"),
                         c.getDouble("readiness.factor"), c.getDuration("readiness.timeout")),
                 new Backoff(c.getDuration("restart-backoff.min"), c.getDuration("restart-backoff.max")),
-                new Client(c.getInt("runner-client.max-connections"), c.getInt("runner-client.max-open-requests"),
-                        c.getDuration("runner-client.idle-timeout"), c.getBytes("runner-client.max-response-bytes"),
-                        c.getDuration("runner-client.strict-timeout"), c.getDuration("runner-client.connect-backoff.min"),
-                        c.getDuration("runner-client.connect-backoff.max"), "llmrt.agent.runner-io-dispatcher"),
+                new Client(new RunnerHttpClient.Limits(c.getInt("runner-client.max-connections"),
+                        c.getInt("runner-client.max-waiting"), c.getBytes("runner-client.max-response-bytes"),
+                        c.getBytes("runner-client.max-head-bytes").intValue(),
+                        c.getBytes("runner-client.stream-buffer.high"), c.getBytes("runner-client.stream-buffer.low")),
+                        "llmrt.agent.runner-probe-dispatcher"),
                 "llmrt.agent.backend-run-dispatcher",
                 c.getDuration("inventory-refresh"),
                 c.getDuration("capacity-publish-interval"),

@@ -1,6 +1,12 @@
 package dev.llmrt.agent;
 
+import dev.llmrt.agent.runner.RunnerSupervisor;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
 /** The inference request as it travels from a gateway to a runner, and the replies it gets. */
@@ -14,13 +20,52 @@ public final class InferenceProtocol {
     public record Request(String path, byte[] body, String origin) implements CborSerializable {}
 
     /** What the gateway gets back. */
-    public sealed interface Reply extends CborSerializable permits Completed, Streamed, Failed {}
+    public sealed interface Reply extends CborSerializable permits Completed, Stream, Failed {}
+
+    /** A response whose body streams (SSE): chunks flow as the backend writes them, with back-pressure. */
+    public sealed interface Stream extends Reply permits Streamed, StreamedLocally {
+        int status();
+
+        String contentType();
+
+        /** The body; it can be run once. */
+        Source<ByteString, NotUsed> source();
+
+        /** Nobody will read the body: let the runner stop. */
+        void discard(Materializer materializer);
+    }
 
     /** A whole response (JSON bodies): status, content type and bytes, as the backend sent them. */
     public record Completed(int status, String contentType, byte[] body) implements Reply {}
 
-    /** A response whose body streams (SSE): chunks arrive through the stream ref as the backend writes them. */
-    public record Streamed(int status, String contentType, SourceRef<ByteString> body) implements Reply {}
+    /** A stream to another node: chunks arrive through the stream ref. */
+    public record Streamed(int status, String contentType, SourceRef<ByteString> body) implements Stream {
+        @Override
+        public Source<ByteString, NotUsed> source() {
+            return body.getSource().mapMaterializedValue(x -> NotUsed.getInstance());
+        }
+
+        @Override
+        public void discard(Materializer materializer) {
+            body.getSource().runWith(Sink.cancelled(), materializer);
+        }
+    }
+
+    /**
+     * A stream to a gateway in the same JVM: the runner connection's body itself, with no stream ref
+     * between (never serialized: a runner sends it only to a local reply address).
+     */
+    public record StreamedLocally(int status, String contentType, Source<ByteString, NotUsed> body) implements Stream {
+        @Override
+        public Source<ByteString, NotUsed> source() {
+            return body;
+        }
+
+        @Override
+        public void discard(Materializer materializer) {
+            body.runWith(Sink.cancelled(), materializer);
+        }
+    }
 
     /**
      * A replica received request {@code attempt}: from here on the request can only be lost with its
@@ -33,9 +78,15 @@ public final class InferenceProtocol {
 
     /**
      * The answer to a warm-up: the replica's runner on {@code node} (its cluster address) is ready,
-     * or could not start ({@code error} says why).
+     * or could not start ({@code error} says why). A ready runner gives its own address: a gateway
+     * then sends it requests straight, past the shard and the agent, for as long as it lives.
      */
-    public record Warmed(String node, boolean ready, String error) implements CborSerializable {}
+    public record Warmed(String node, boolean ready, String error, ActorRef<RunnerSupervisor.Command> runner)
+            implements CborSerializable {
+        public Warmed(String node, boolean ready, String error) {
+            this(node, ready, error, null);
+        }
+    }
 
     /** The runtime could not get an answer; {@code kind} decides the HTTP status. */
     public record Failed(FailureKind kind, String message) implements Reply {}
@@ -50,6 +101,12 @@ public final class InferenceProtocol {
         /** The runner could not start or is overloaded (503); the message carries the backend's reason. */
         RUNNER_UNAVAILABLE,
         /** The backend died or broke the connection while answering (502). */
-        BACKEND_FAILED
+        BACKEND_FAILED,
+        /**
+         * The runner asked takes no new requests (it drains before it unloads or moves): the gateway
+         * sends the request again through the model's replica, which finds or starts another (503 if
+         * it ever reaches a client).
+         */
+        RUNNER_GONE
     }
 }

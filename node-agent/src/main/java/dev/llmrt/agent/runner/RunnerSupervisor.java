@@ -6,6 +6,8 @@ import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.InferenceProtocol.FailureKind;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.runner.RunnerStatus.Phase;
+import dev.llmrt.agent.runner.io.RunnerHttpClient;
+import dev.llmrt.agent.runner.io.StreamBody;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
@@ -30,10 +32,12 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.http.javadsl.model.HttpEntity;
-import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.SourceRef;
+import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.StreamRefs;
+import org.apache.pekko.util.ByteString;
+import org.apache.pekko.NotUsed;
 
 /**
  * Owns one backend process for one (model, mode): runs {@link Backend#run} on a blocking
@@ -326,6 +330,12 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     // ---- requests ----
 
     private Behavior<Command> onDispatch(Dispatch d) {
+        if (draining) {
+            // sent straight here by a gateway that doesn't know yet: it sends again through the replica
+            d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_GONE,
+                    "runner for model '" + spec.name() + "' is draining before it unloads"));
+            return this;
+        }
         timers.cancel("idle");
         lastUsed = System.currentTimeMillis();
         switch (phase) {
@@ -342,7 +352,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             }
             case FAILED -> d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE,
                     "runner for model '" + spec.name() + "' failed to start: " + lastError));
-            case STOPPING -> d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_UNAVAILABLE,
+            case STOPPING -> d.replyTo().tell(new InferenceProtocol.Failed(FailureKind.RUNNER_GONE,
                     "runner for model '" + spec.name() + "' is being unloaded; retry"));
         }
         return this;
@@ -353,51 +363,53 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             publish(); // busy: the agent must not evict it
         }
         updateQueued();
-        ActorRef<Command> self = getContext().getSelf();
-        ActorRef<InferenceProtocol.Reply> replyTo = d.replyTo();
-        String what = backend.name() + " runner for model '" + spec.name() + "'";
-        client.post(d.request().path(), d.request().body(), d.request().origin()).whenCompleteAsync((response, err) -> {
-            if (err != null) {
-                replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, what + " failed while answering: "
-                        + rootMessage(err)));
-                self.tell(RequestFinished.INSTANCE);
-            } else {
-                relay(response, replyTo, self, what);
-            }
-        }, callbacks);
+        client.post(d.request().path(), d.request().body(), d.request().origin(), new Relay(d.replyTo()));
     }
 
-    /** Passes a backend response on: whole for JSON, as a stream ref for SSE and other chunked bodies. */
-    private void relay(HttpResponse response, ActorRef<InferenceProtocol.Reply> replyTo, ActorRef<Command> self,
-                       String what) {
-        HttpEntity entity = response.entity();
-        int status = response.status().intValue();
-        String contentType = entity.getContentType().toString();
-        if (entity.isChunked() || entity.isCloseDelimited() || contentType.startsWith("text/event-stream")) {
+    /**
+     * Passes a backend response on, from the I/O thread: whole for JSON; for SSE and other chunked
+     * bodies, the body itself to a gateway in this JVM, else a stream ref. Tells this supervisor
+     * when the request is over.
+     */
+    private final class Relay implements RunnerHttpClient.ResponseHandler {
+        private final ActorRef<InferenceProtocol.Reply> replyTo;
+        private final ActorRef<Command> self = getContext().getSelf();
+
+        Relay(ActorRef<InferenceProtocol.Reply> replyTo) {
+            this.replyTo = replyTo;
+        }
+
+        @Override
+        public void whole(int status, String contentType, byte[] body) {
+            replyTo.tell(new InferenceProtocol.Completed(status, contentType, body));
+            self.tell(RequestFinished.INSTANCE);
+        }
+
+        @Override
+        public void stream(int status, String contentType, StreamBody body) {
+            Source<ByteString, NotUsed> source = body.source().watchTermination((mat, done) -> {
+                done.whenCompleteAsync((ok, e) -> self.tell(RequestFinished.INSTANCE), Runnable::run);
+                return mat;
+            });
+            if (replyTo.path().address().hasLocalScope()) {
+                replyTo.tell(new InferenceProtocol.StreamedLocally(status, contentType, source));
+                return;
+            }
             try {
-                var ref = entity.getDataBytes()
-                        .watchTermination((mat, done) -> {
-                            done.whenCompleteAsync((ok, e) -> self.tell(RequestFinished.INSTANCE), callbacks);
-                            return mat;
-                        })
-                        .runWith(StreamRefs.<org.apache.pekko.util.ByteString>sourceRef(), materializer);
+                SourceRef<ByteString> ref = source.runWith(StreamRefs.sourceRef(), materializer);
                 replyTo.tell(new InferenceProtocol.Streamed(status, contentType, ref));
             } catch (RuntimeException e) {
-                replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, what + ": " + rootMessage(e)));
-                self.tell(RequestFinished.INSTANCE);
+                body.discard();
+                failed(e);
             }
-            return;
         }
-        entity.toStrict(settings.client().strictTimeout().toMillis(), settings.client().maxResponseBytes(), materializer)
-                .whenCompleteAsync((strict, e) -> {
-                    if (e != null) {
-                        replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED,
-                                what + " failed while answering: " + rootMessage(e)));
-                    } else {
-                        replyTo.tell(new InferenceProtocol.Completed(status, contentType, strict.getData().toArray()));
-                    }
-                    self.tell(RequestFinished.INSTANCE);
-                }, callbacks);
+
+        @Override
+        public void failed(Throwable error) {
+            replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, backend.name() + " runner for model '"
+                    + spec.name() + "' failed while answering: " + rootMessage(error)));
+            self.tell(RequestFinished.INSTANCE);
+        }
     }
 
     private Behavior<Command> onRequestFinished() {
@@ -474,6 +486,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             run.cancel();
         }
         failPending(FailureKind.RUNNER_UNAVAILABLE, "runner for model '" + spec.name() + "' stopped");
+        client.close();
         return this;
     }
 
@@ -487,7 +500,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     private Behavior<Command> onAwaitReady(AwaitReady m) {
         switch (phase) {
-            case READY -> m.replyTo().tell(new InferenceProtocol.Warmed(m.node(), true, null));
+            case READY -> m.replyTo().tell(new InferenceProtocol.Warmed(m.node(), !draining,
+                    draining ? "runner for model '" + spec.name() + "' is draining" : null,
+                    draining ? null : getContext().getSelf()));
             case STARTING, BACKOFF -> readyWaiters.add(m);
             case FAILED -> m.replyTo().tell(new InferenceProtocol.Warmed(m.node(), false,
                     "runner for model '" + spec.name() + "' failed to start: " + lastError));
@@ -498,7 +513,8 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private void answerReadyWaiters(boolean ready, String error) {
-        readyWaiters.forEach(w -> w.replyTo().tell(new InferenceProtocol.Warmed(w.node(), ready, error)));
+        ActorRef<Command> self = ready ? getContext().getSelf() : null;
+        readyWaiters.forEach(w -> w.replyTo().tell(new InferenceProtocol.Warmed(w.node(), ready, error, self)));
         readyWaiters.clear();
     }
 
