@@ -23,9 +23,9 @@ public final class GatewayServer extends AllDirectives {
     public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health) {
         this.system = system;
         this.routes = handleRejections(notFoundInOpenAiShape(), () -> concat(
+                openAi.route(), // first: the hot path
                 health.route(),
                 status.route(),
-                openAi.route(),
                 pathSingleSlash(() -> get(() -> complete(HttpResponse.create()
                         .withEntity(ContentTypes.TEXT_PLAIN_UTF8, "llmrt is running"))))));
     }

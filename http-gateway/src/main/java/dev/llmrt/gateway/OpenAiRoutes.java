@@ -23,6 +23,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
@@ -34,6 +35,7 @@ import org.apache.pekko.http.scaladsl.model.EntityStreamException;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.pattern.AskTimeoutException;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,8 +102,15 @@ public final class OpenAiRoutes extends AllDirectives {
             return request.discardEntityBytes(materializer).completionStage()
                     .handle((done, e) -> OpenAiErrors.tooLarge(limit));
         }
+        if (request.entity() instanceof HttpEntity.Strict strict) {
+            // the whole body came with the head (the usual case): no stream to run to collect it
+            if (strict.getData().size() > limit) {
+                return done(OpenAiErrors.tooLarge(limit));
+            }
+            return dispatch(path, request, strict.getData().toArray()).exceptionally(e -> failure(e, limit));
+        }
         return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), limit, materializer)
-                .thenComposeAsync(strict -> dispatch(path, request, strict.getData().toArray()), callbacks)
+                .thenComposeAsync(s -> dispatch(path, request, s.getData().toArray()), callbacks)
                 .exceptionallyAsync(e -> failure(e, limit), callbacks);
     }
 
@@ -130,8 +139,9 @@ public final class OpenAiRoutes extends AllDirectives {
         // a client's affinity key keeps it on one replica: the configured header, else OpenAI's 'user'
         String affinity = request.getHeader(settings.affinityHeader()).map(HttpHeader::value).orElse(peeked.user());
         BackendMode mode = BackendMode.forRequestPath(path.endpoint());
+        // the router's stage is a plain CompletableFuture: toResponse runs where the answer lands
         return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin), affinity)
-                .thenApplyAsync(this::toResponse, callbacks);
+                .thenApply(this::toResponse);
     }
 
     private HttpResponse toResponse(Routed routed) {
@@ -145,14 +155,14 @@ public final class OpenAiRoutes extends AllDirectives {
         InferenceProtocol.Reply reply = ((Routed.Answered) routed).reply();
         if (reply instanceof InferenceProtocol.Completed c) {
             return HttpResponse.create().withStatus(StatusCodes.get(c.status()))
-                    .withEntity(HttpEntities.create(contentType(c.contentType()), c.body()));
+                    .withEntity(HttpEntities.create(contentType(c.contentType()), ByteString.fromArrayUnsafe(c.body())));
         }
         InferenceProtocol.Failed f = (InferenceProtocol.Failed) reply;
         return switch (f.kind()) {
             case MODEL_NOT_FOUND -> OpenAiErrors.notFound("model_not_found", f.message());
             case BAD_REQUEST -> OpenAiErrors.badRequest(f.message());
             case BACKEND_NOT_INSTALLED -> OpenAiErrors.error(412, "server_error", "backend_not_installed", f.message());
-            case RUNNER_UNAVAILABLE -> OpenAiErrors.unavailable(f.message());
+            case RUNNER_UNAVAILABLE, RUNNER_GONE -> OpenAiErrors.unavailable(f.message());
             case BACKEND_FAILED -> OpenAiErrors.badGateway(f.message());
         };
     }

@@ -3,6 +3,7 @@ package dev.llmrt.gateway.routing;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.agent.InferenceProtocol.FailureKind;
 import dev.llmrt.gateway.Routed;
 import dev.llmrt.runtime.spi.BackendMode;
@@ -21,6 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.japi.pf.PFBuilder;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.SharedKillSwitch;
@@ -65,8 +67,28 @@ final class ModelLane {
         Cancellable schedule(Duration delay, Runnable task);
 
         /** Drops a stream that came for a request already sent elsewhere. */
-        void discard(InferenceProtocol.Streamed stream);
+        void discard(InferenceProtocol.Stream stream);
+
+        /** Sends a request straight to a ready runner, past the replica's shard and its node's agent. */
+        CompletionStage<InferenceProtocol.Reply> direct(ActorRef<RunnerSupervisor.Command> runner,
+                                                        InferenceProtocol.Request request, Duration timeout);
+
+        /** Runs {@code gone} (once) when {@code runner} stops. */
+        void watch(ActorRef<RunnerSupervisor.Command> runner, Runnable gone);
     }
+
+    /** For attempts that need no receipt (sent straight to a runner, which is watched instead). */
+    private static final Cancellable NO_TIMER = new Cancellable() {
+        @Override
+        public boolean cancel() {
+            return false;
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return true;
+        }
+    };
 
     /** A replica as this gateway sees it. */
     record ReplicaView(int index, String node, boolean ready, boolean down, int outstanding, long routed) {}
@@ -85,6 +107,8 @@ final class ModelLane {
         long warmFailedAt = Long.MIN_VALUE;
         /** Its node is unreachable. */
         boolean down;
+        /** Its ready runner, when it said (requests go straight there); null: through the replica's shard. */
+        ActorRef<RunnerSupervisor.Command> runner;
         int outstanding;
         long routed;
         /** When it last got a request, or became in use. */
@@ -133,6 +157,8 @@ final class ModelLane {
         boolean accepted;
         boolean answered;
         boolean abandoned;
+        /** The runner it went to straight, or null if it went through the replica's shard. */
+        ActorRef<RunnerSupervisor.Command> direct;
         Cancellable acceptTimer;
         SharedKillSwitch stream;
 
@@ -331,11 +357,22 @@ final class ModelLane {
         Attempt a = new Attempt(p, r);
         a.sentAt = clock.getAsLong();
         awaiting.add(a);
-        r.unaccepted.addLast(a);
         Duration left = Duration.ofNanos(Math.max(1, p.deadline - clock.getAsLong()));
-        a.acceptTimer = replicas.schedule(settings.acceptTimeout(), () -> notAccepted(a));
-        replicas.route(r.index, p.request, left, () -> accepted(a))
-                .whenCompleteAsync((reply, err) -> answered(a, reply, err), callbacks);
+        CompletionStage<InferenceProtocol.Reply> reply;
+        if (r.runner != null && r.ready && !r.down) {
+            // its runner is known and watched: no receipt needed, a lost runner is heard of
+            a.direct = r.runner;
+            a.accepted = true;
+            a.acceptTimer = NO_TIMER;
+            reply = replicas.direct(r.runner, p.request, left);
+        } else {
+            r.unaccepted.addLast(a);
+            a.acceptTimer = replicas.schedule(settings.acceptTimeout(), () -> notAccepted(a));
+            reply = replicas.route(r.index, p.request, left, () -> accepted(a));
+        }
+        // handled on the thread that completes the reply (no hop: what follows is short), but never
+        // with a plain whenComplete, which Scala's CompletionStage would run on the common pool
+        reply.whenCompleteAsync((answer, err) -> answered(a, answer, err), Runnable::run);
     }
 
     private void accepted(Attempt a) {
@@ -373,30 +410,40 @@ final class ModelLane {
         synchronized (this) {
             if (a.abandoned) {
                 // it was sent again elsewhere after its node was lost; a stream that still came is dropped
-                if (reply instanceof InferenceProtocol.Streamed s) {
+                if (reply instanceof InferenceProtocol.Stream s) {
                     replicas.discard(s);
                 }
                 return;
             }
-            awaiting.remove(a);
-            a.answered = true;
-            a.acceptTimer.cancel();
-            if (reply instanceof InferenceProtocol.Streamed s) {
-                a.stream = KillSwitches.shared("llmrt-" + model);
-                streaming.add(a);
-                out = new Routed.Streaming(s.status(), s.contentType(), stream(a, s));
+            if (reply instanceof InferenceProtocol.Failed f && f.kind() == FailureKind.RUNNER_GONE) {
+                forgetRunner(r, a.direct);
+                sendAgain(a, "found its runner draining");
             } else {
-                r.outstanding--;
-                if (reply instanceof InferenceProtocol.Completed) {
-                    r.ready = true;
-                } else if (reply instanceof InferenceProtocol.Failed f && f.kind() == FailureKind.RUNNER_UNAVAILABLE) {
-                    r.ready = false; // its runner could not start or is gone: ask it again before trusting it
-                    r.warmFailedAt = clock.getAsLong();
-                }
-                if (reply != null) {
-                    out = new Routed.Answered(reply);
+                awaiting.remove(a);
+                a.answered = true;
+                a.acceptTimer.cancel();
+                if (reply instanceof InferenceProtocol.Stream s) {
+                    a.stream = KillSwitches.shared("llmrt-" + model);
+                    streaming.add(a);
+                    out = new Routed.Streaming(s.status(), s.contentType(), stream(a, s));
+                } else {
+                    r.outstanding--;
+                    if (reply instanceof InferenceProtocol.Completed) {
+                        r.ready = true;
+                    } else if (reply instanceof InferenceProtocol.Failed f && f.kind() == FailureKind.RUNNER_UNAVAILABLE) {
+                        r.ready = false; // its runner could not start or is gone: ask it again before trusting it
+                        r.runner = null;
+                        r.warmFailedAt = clock.getAsLong();
+                    }
+                    if (reply != null) {
+                        out = new Routed.Answered(reply);
+                    }
                 }
             }
+        }
+        if (out == null && err == null) {
+            drain(); // sent again
+            return;
         }
         if (err != null) {
             a.pending.result.completeExceptionally(err);
@@ -407,11 +454,38 @@ final class ModelLane {
     }
 
     /**
+     * The replica's runner drains or stopped: requests go through the replica again (its agent finds
+     * or starts another runner), and a warm-up learns the next runner. Callers hold the lock.
+     */
+    private void forgetRunner(Replica r, ActorRef<RunnerSupervisor.Command> runner) {
+        if (runner != null && runner.equals(r.runner)) {
+            r.runner = null;
+            r.ready = false;
+            warmIfNeeded(r);
+        }
+    }
+
+    /** A runner that took requests straight stopped: what it had not answered goes again. */
+    private void runnerStopped(ActorRef<RunnerSupervisor.Command> runner) {
+        synchronized (this) {
+            for (Replica r : replica) {
+                forgetRunner(r, runner);
+            }
+            for (Attempt a : List.copyOf(awaiting)) {
+                if (runner.equals(a.direct)) {
+                    sendAgain(a, "lost its runner");
+                }
+            }
+        }
+        drain();
+    }
+
+    /**
      * The stream as the client gets it: the replica's slot is freed when it ends (or, if the HTTP
      * layer never runs it, after the claim timeout), and a failure mid-stream becomes a last SSE error
      * event and a clean end.
      */
-    private Source<ByteString, NotUsed> stream(Attempt a, InferenceProtocol.Streamed s) {
+    private Source<ByteString, NotUsed> stream(Attempt a, InferenceProtocol.Stream s) {
         AtomicBoolean released = new AtomicBoolean();
         AtomicBoolean started = new AtomicBoolean();
         Runnable release = () -> {
@@ -428,11 +502,11 @@ final class ModelLane {
                 release.run();
             }
         });
-        Source<ByteString, NotUsed> body = s.body().getSource()
+        Source<ByteString, NotUsed> body = s.source()
                 .via(a.stream.flow())
                 .watchTermination((mat, done) -> {
                     started.set(true);
-                    done.whenComplete((ok, e) -> release.run());
+                    done.whenCompleteAsync((ok, e) -> release.run(), callbacks);
                     return mat;
                 });
         if (!s.contentType().startsWith("text/event-stream")) {
@@ -477,6 +551,7 @@ final class ModelLane {
             if (!located.node().equals(r.node) && r.node != null) {
                 log.info("replica {} of '{}' moved from {} to {}", r.index, model, r.node, located.node());
                 r.ready = false; // a new runner there: wait for it
+                r.runner = null;
                 r.warmFailedAt = Long.MIN_VALUE;
             }
             r.node = located.node();
@@ -522,8 +597,16 @@ final class ModelLane {
             }
             if (err == null && warmed.ready()) {
                 r.ready = true;
+                if (warmed.runner() != null && !warmed.runner().equals(r.runner)) {
+                    r.runner = warmed.runner();
+                    ActorRef<RunnerSupervisor.Command> runner = warmed.runner();
+                    log.info("replica {} of '{}' ({}): requests now go straight to its runner {}", r.index, model,
+                            mode.wireName(), runner.path());
+                    replicas.watch(runner, () -> runnerStopped(runner));
+                }
             } else {
                 r.ready = false;
+                r.runner = null;
                 r.warmFailedAt = clock.getAsLong();
                 log.warn("replica {} of '{}' on {} is not ready: {}", r.index, model, node,
                         err != null ? err.toString() : warmed.error());
@@ -543,6 +626,7 @@ final class ModelLane {
                 if (node.equals(r.node)) {
                     r.down = true;
                     r.ready = false;
+                    r.runner = null;
                     hosted = true;
                 }
             }
@@ -584,6 +668,7 @@ final class ModelLane {
                     r.node = null;
                     r.down = false;
                     r.ready = false;
+                    r.runner = null;
                     r.warmFailedAt = Long.MIN_VALUE;
                 }
             }
@@ -670,6 +755,7 @@ final class ModelLane {
                 }
                 r.retired = true;
                 r.ready = false;
+                r.runner = null;
                 r.node = null;
             }
         }

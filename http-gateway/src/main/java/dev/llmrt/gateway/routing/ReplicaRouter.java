@@ -1,6 +1,7 @@
 package dev.llmrt.gateway.routing;
 
 import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.agent.ReplicatedMap;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
@@ -19,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
@@ -61,6 +63,7 @@ public final class ReplicaRouter implements ModelRouter {
     private final AtomicLong attempts = new AtomicLong();
     private final ActorRef<InferenceProtocol.Accepted> acceptor;
     private final ActorRef<ReplicatedMap.Command<Integer>> counts;
+    private final ActorRef<RunnerWatch.Watch> runnerWatch;
     /** The latest cluster-wide count of replicas in use per elastic model. */
     private volatile Map<String, Integer> activeCounts = Map.of();
     private final CapacityView capacity;
@@ -88,6 +91,7 @@ public final class ReplicaRouter implements ModelRouter {
             }
             return Behaviors.same();
         }), "llmrt-routing-acceptor", Props.empty());
+        this.runnerWatch = system.systemActorOf(RunnerWatch.create(), "llmrt-routing-runner-watch", Props.empty());
         this.counts = system.systemActorOf(ReplicaCounts.create(latest -> {
             activeCounts = Map.copyOf(latest);
             lanes.forEach((k, lane) -> {
@@ -151,8 +155,22 @@ public final class ReplicaRouter implements ModelRouter {
                 acceptances.put(attempt, accepted);
                 CompletionStage<InferenceProtocol.Reply> reply = refs.get(replica).ask(
                         replyTo -> new ModelEntity.Route(mode, request, replyTo, acceptor, attempt), timeout);
-                reply.whenComplete((r, e) -> acceptances.remove(attempt));
+                // never a plain whenComplete on a stage Pekko returns: Scala's CompletionStage runs it on the
+                // common pool, which on 2 cores starts one thread per callback
+                reply.whenCompleteAsync((r, e) -> acceptances.remove(attempt), Runnable::run);
                 return reply;
+            }
+
+            @Override
+            public CompletionStage<InferenceProtocol.Reply> direct(ActorRef<RunnerSupervisor.Command> runner,
+                                                                   InferenceProtocol.Request request, Duration timeout) {
+                return AskPattern.ask(runner, replyTo -> new RunnerSupervisor.Dispatch(request, replyTo), timeout,
+                        system.scheduler());
+            }
+
+            @Override
+            public void watch(ActorRef<RunnerSupervisor.Command> runner, Runnable gone) {
+                runnerWatch.tell(new RunnerWatch.Watch(runner, gone));
             }
 
             @Override
@@ -182,8 +200,8 @@ public final class ReplicaRouter implements ModelRouter {
             }
 
             @Override
-            public void discard(InferenceProtocol.Streamed stream) {
-                stream.body().getSource().runWith(Sink.cancelled(), materializer);
+            public void discard(InferenceProtocol.Stream stream) {
+                stream.discard(materializer);
             }
         };
         int min = catalog.minReplicas(key.model());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmrt.agent.InferenceProtocol;
+import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.gateway.Routed;
 import dev.llmrt.runtime.spi.BackendMode;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,7 +74,7 @@ class ModelLaneTest {
             CompletableFuture<InferenceProtocol.Warmed> f = new CompletableFuture<>();
             warmed.put(replica, f);
             if (!manualWarm) {
-                f.complete(new InferenceProtocol.Warmed(nodes.get(replica), true, null));
+                f.complete(new InferenceProtocol.Warmed(nodes.get(replica), true, null, runner));
             }
             return f;
         }
@@ -108,7 +112,25 @@ class ModelLaneTest {
         }
 
         @Override
-        public void discard(InferenceProtocol.Streamed stream) {}
+        public void discard(InferenceProtocol.Stream stream) {}
+
+        /** When set, warm-ups answer that this runner is ready, and requests may go to it straight. */
+        ActorRef<RunnerSupervisor.Command> runner;
+        final List<CompletableFuture<InferenceProtocol.Reply>> direct = new ArrayList<>();
+        final Map<ActorRef<?>, Runnable> watches = new HashMap<>();
+
+        @Override
+        public CompletionStage<InferenceProtocol.Reply> direct(ActorRef<RunnerSupervisor.Command> to,
+                                                               InferenceProtocol.Request request, Duration timeout) {
+            CompletableFuture<InferenceProtocol.Reply> f = new CompletableFuture<>();
+            direct.add(f);
+            return f;
+        }
+
+        @Override
+        public void watch(ActorRef<RunnerSupervisor.Command> to, Runnable gone) {
+            watches.put(to, gone);
+        }
 
         /** Runs the callbacks that are due, as the dispatcher would. */
         void pump() {
@@ -158,6 +180,53 @@ class ModelLaneTest {
         stub.sent.clear();
         lane.replicas().forEach(r -> assertTrue(r.ready(), r.toString()));
         return lane;
+    }
+
+    @Test
+    void aReadyRunnerIsSentRequestsStraightUntilItDrainsOrStops() {
+        ActorSystem<RunnerSupervisor.Command> runner = ActorSystem.create(Behaviors.empty(), "lane-direct");
+        try {
+            Stub stub = new Stub();
+            stub.runner = runner; // an actor system is an ActorRef: it stands for the runner
+            stub.nodes.put(0, "node-0");
+            ModelLane lane = lane(stub, 1);
+            CompletionStage<Routed> first = lane.submit(CHAT, null);
+            stub.pump();
+            assertEquals(1, stub.count(0), "before its runner is known: through the replica");
+            stub.answerAll(0);
+            assertInstanceOf(Routed.Answered.class, first.toCompletableFuture().getNow(null));
+            assertTrue(stub.watches.containsKey(runner), "the runner it learned is watched");
+
+            CompletionStage<Routed> second = lane.submit(CHAT, null);
+            stub.pump();
+            assertEquals(1, stub.count(0));
+            assertEquals(1, stub.direct.size(), "then straight to the runner");
+            stub.direct.get(0).complete(OK);
+            assertInstanceOf(Routed.Answered.class, second.toCompletableFuture().getNow(null));
+
+            // the runner drains (its replica retires or moves): the request goes again through the replica
+            CompletionStage<Routed> third = lane.submit(CHAT, null);
+            stub.pump();
+            stub.direct.get(1).complete(new InferenceProtocol.Failed(InferenceProtocol.FailureKind.RUNNER_GONE, "draining"));
+            stub.pump();
+            assertEquals(null, third.toCompletableFuture().getNow(null), "the client never sees RUNNER_GONE");
+            assertEquals(2, stub.count(0), "sent again through the replica");
+            stub.answerAll(0);
+            assertInstanceOf(Routed.Answered.class, third.toCompletableFuture().getNow(null));
+
+            // it is learned again; then it stops with a request unanswered: that request goes again
+            CompletionStage<Routed> fourth = lane.submit(CHAT, null);
+            stub.pump();
+            assertEquals(3, stub.direct.size(), "learned again from the next warm-up");
+            stub.watches.get(runner).run();
+            stub.pump();
+            assertEquals(3, stub.count(0), "the unanswered request went again through the replica");
+            stub.answerAll(0);
+            assertEquals(OK, ((Routed.Answered) fourth.toCompletableFuture().getNow(null)).reply());
+            assertEquals(2, lane.counts().retried(), "two requests were sent again in all");
+        } finally {
+            runner.terminate();
+        }
     }
 
     @Test
