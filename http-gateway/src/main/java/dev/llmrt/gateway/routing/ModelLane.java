@@ -369,6 +369,7 @@ final class ModelLane {
             r.unaccepted.addLast(a);
             a.acceptTimer = replicas.schedule(settings.acceptTimeout(), () -> notAccepted(a));
             reply = replicas.route(r.index, p.request, left, () -> accepted(a));
+            learnRunner(r);
         }
         // handled on the thread that completes the reply (no hop: what follows is short), but never
         // with a plain whenComplete, which Scala's CompletionStage would run on the common pool
@@ -455,13 +456,20 @@ final class ModelLane {
 
     /**
      * The replica's runner drains or stopped: requests go through the replica again (its agent finds
-     * or starts another runner), and a warm-up learns the next runner. Callers hold the lock.
+     * or starts another runner), whose next request learns the new runner. Callers hold the lock.
      */
     private void forgetRunner(Replica r, ActorRef<RunnerSupervisor.Command> runner) {
         if (runner != null && runner.equals(r.runner)) {
             r.runner = null;
-            r.ready = false;
-            warmIfNeeded(r);
+        }
+    }
+
+    /** A ready replica whose runner isn't known: a warm-up (answered at once by a ready runner) names it. */
+    private void learnRunner(Replica r) {
+        if (r.runner == null && r.ready && !r.warming && !r.down && r.node != null) {
+            r.warming = true;
+            String node = r.node;
+            replicas.warm(r.index, responseTimeout).whenCompleteAsync((warmed, err) -> warmed(r, node, warmed, err), callbacks);
         }
     }
 
