@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the build and tests need on a fresh Debian machine (JDK 17, Maven, and cmake,
-# g++, git and npm to build llama-server), where it is missing.
+# Installs what the build and tests need on a fresh Debian machine (JDK 17, Maven; cmake, g++, git
+# and npm to build llama-server; nginx and wrk for the benchmark), where it is missing.
 set -euo pipefail
 need=()
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
@@ -10,6 +10,9 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# the benchmark's reference proxy and load generator (llmrt bench, BenchmarkIT)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

@@ -36,12 +36,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
-import java.util.function.Function;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -53,6 +54,7 @@ import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 import org.apache.pekko.stream.Materializer;
@@ -145,11 +147,15 @@ public final class LlmrtNode {
                     cluster.selfMember().address(), PlacementSettings.fromConfig(config)), "agent");
             stopRunnersOnShutdown(system, agent, config.getDuration("llmrt.agent.stop-timeout"));
 
+            GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
             if (!gatewayRole) {
-                started.complete(new Started(null, agent, catalog, capacity));
+                // an agent-only node serves its probes on the HTTP port, for load balancers and Kubernetes
+                HealthRoutes health = new HealthRoutes(readiness(system, agent, true, gatewaySettings.statusTimeout()),
+                        system.executionContext());
+                Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port()).bind(health.route())
+                        .whenComplete(reportBound(started, system, agent, catalog, capacity));
                 return Behaviors.empty();
             }
-            GatewaySettings gatewaySettings = GatewaySettings.fromConfig(config);
             ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
                     .getOrCreate("jackson-json", Optional.empty());
             ReplicaRouter router = new ReplicaRouter(system, catalog, capacity, RoutingSettings.fromConfig(config),
@@ -161,16 +167,23 @@ public final class LlmrtNode {
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
             new GatewayServer(system, openAi, status, health).bind(gatewaySettings)
-                    .whenComplete((binding, err) -> {
-                        if (err != null) {
-                            started.completeExceptionally(err);
-                            system.terminate();
-                        } else {
-                            started.complete(new Started(binding, agent, catalog, capacity));
-                        }
-                    });
+                    .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
         });
+    }
+
+    /** Once bound: the node has started, or (the port taken) it stops and says why. */
+    private static BiConsumer<ServerBinding, Throwable> reportBound(CompletableFuture<Started> started, ActorSystem<Void> system,
+                                                                    ActorRef<NodeAgent.Command> agent, ModelCatalog catalog,
+                                                                    CapacityView capacity) {
+        return (binding, err) -> {
+            if (err != null) {
+                started.completeExceptionally(err);
+                system.terminate();
+            } else {
+                started.complete(new Started(binding, agent, catalog, capacity));
+            }
+        };
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.llmrt.deploy;
 
+import dev.llmrt.deploy.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,6 +13,13 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        // CompletableFuture's default executor is the common pool, or, where that has fewer than two
+        // threads (a 2-core machine), a new thread per task; any default-async callback (Scala's
+        // CompletionStage makes thenApply one) would start a thread per request. Two at least.
+        if (System.getProperty("java.util.concurrent.ForkJoinPool.common.parallelism") == null) {
+            System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism",
+                    String.valueOf(Math.max(2, Runtime.getRuntime().availableProcessors() - 1)));
+        }
         System.exit(commandLine().execute(args));
     }
 

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Starts the gateway and a node agent in this JVM and serves the OpenAI API.",
                 "With no --config, it serves the embedded catalog of sim models (see 'llmrt serve --help')."})
-final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--host", description = "Address the HTTP endpoint binds to (default: ${DEFAULT-VALUE}).",
             defaultValue = "127.0.0.1")
@@ -49,6 +49,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "A node to join (repeatable). None: this node forms a cluster of its own.")
     List<String> seedNodes = new ArrayList<>();
 
+    @Option(names = "--exit-when-ready",
+            description = "Start, report ready, then stop (to time start-up, or to record a class archive with "
+                    + "-XX:ArchiveClassesAtExit, as deploy/scripts/serve.sh does).")
+    boolean exitWhenReady;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
@@ -81,6 +86,10 @@ final class ServeCommand implements Callable<Integer> {
                 cfg.getStringList("pekko.cluster.roles"),
                 String.join(", ", started.catalog().all().stream().map(m -> m.name()).toList()), ms);
         System.out.flush();
+        if (exitWhenReady) {
+            node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+            return 0;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -109,7 +118,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The embedded profile, under the user's file, under the command-line options. */
-    static Config load(File file, String host, int port, String socketDir) {
+    public static Config load(File file, String host, int port, String socketDir) {
         Config cfg = ConfigFactory.parseResources("llmrt-serve.conf");
         if (file != null) {
             cfg = ConfigFactory.parseFile(file).withFallback(cfg);
