@@ -360,7 +360,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         Map<String, Double> best = new LinkedHashMap<>();
         ms.forEach((k, v) -> best.put(k, v.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN)));
-        report.startup(best);
+        report.startup(best, Files.exists(archive) ? null
+                : "no class archive could be recorded (a class path with directories, as under Maven, has none); see "
+                        + work.resolve("startup-archive.log"));
     }
 
     /** Milliseconds from starting a {@code serve} JVM to its {@code /ready} answering 200; then stops it. */
