@@ -22,12 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -92,7 +87,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         Path extra = work.resolve("bench.conf");
         Files.writeString(extra, """
-                llmrt.models += { name = "%s", backend = sim, runtime-flags = ["--ttft-ms=20", "--tpot-ms=250", "--max-tokens=40", "--max-seqs=4096"] }
+                llmrt.models += { name = "%s", backend = sim, max-concurrency-per-replica = 4096, runtime-flags = ["--ttft-ms=20", "--tpot-ms=250", "--max-tokens=40", "--max-seqs=4096"] }
                 llmrt.models += { name = "bench/cold-1", backend = sim, runtime-flags = ["--max-tokens=4"] }
                 llmrt.models += { name = "bench/cold-2", backend = sim, runtime-flags = ["--max-tokens=4"] }
                 llmrt.models += { name = "bench/cold-3", backend = sim, runtime-flags = ["--max-tokens=4"] }
@@ -279,66 +274,17 @@ public final class BenchCommand implements Callable<Integer> {
     // ---- many streams open at once ----
 
     private void manyStreams(int port, int n) throws Exception {
-        ExecutorService executor = Executors.newFixedThreadPool(2);
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(executor).build();
-        try {
-            System.gc();
-            int threadsBefore = ManagementFactory.getThreadMXBean().getThreadCount();
-            AtomicInteger firstTokens = new AtomicInteger();
-            List<CompletableFuture<?>> all = new ArrayList<>();
-            byte[] body = chat(MANY_MODEL, true);
-            long t0 = System.nanoTime();
-            for (int i = 0; i < n; i++) {
-                HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
-                        .timeout(Duration.ofSeconds(120))
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).header("Content-Type", "application/json").build();
-                all.add(http.sendAsync(req, info -> HttpResponse.BodySubscribers.fromSubscriber(new FirstPart(firstTokens))));
-            }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (firstTokens.get() < n && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
+        System.gc();
+        int threadsBefore = ManagementFactory.getThreadMXBean().getThreadCount();
+        long t0 = System.nanoTime();
+        try (OpenStreams open = new OpenStreams(port, "/v1/chat/completions", chat(MANY_MODEL, true), n)) {
+            int got = open.awaitEvents(t0 + TimeUnit.SECONDS.toNanos(30));
             double allIn = (System.nanoTime() - t0) / 1e9;
             System.gc();
             long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
             int threads = ManagementFactory.getThreadMXBean().getThreadCount();
-            long rss = rssBytes();
-            int got = firstTokens.get();
-            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).orTimeout(120, TimeUnit.SECONDS)
-                    .exceptionally(e -> null).join();
-            report.streams(n, got, allIn, heap, rss, threadsBefore, threads);
-        } finally {
-            executor.shutdownNow();
+            report.streams(n, got, allIn, heap, rssBytes(), threadsBefore, threads);
         }
-    }
-
-    /** Counts a stream once its first body bytes arrive, then reads it to the end. */
-    private static final class FirstPart implements Flow.Subscriber<List<java.nio.ByteBuffer>> {
-        private final AtomicInteger firstTokens;
-        private boolean counted;
-
-        FirstPart(AtomicInteger firstTokens) {
-            this.firstTokens = firstTokens;
-        }
-
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-            s.request(Long.MAX_VALUE);
-        }
-
-        @Override
-        public void onNext(List<java.nio.ByteBuffer> item) {
-            if (!counted && item.stream().anyMatch(java.nio.ByteBuffer::hasRemaining)) {
-                counted = true;
-                firstTokens.incrementAndGet();
-            }
-        }
-
-        @Override
-        public void onError(Throwable throwable) {}
-
-        @Override
-        public void onComplete() {}
     }
 
     // ---- start-up ----
