@@ -13,6 +13,8 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 # the benchmark's reference proxy and load generator (llmrt bench, BenchmarkIT)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+# the metrics tests: promtool parses /metrics, a real Prometheus scrapes a node
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq

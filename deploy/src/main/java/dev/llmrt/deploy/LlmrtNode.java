@@ -5,6 +5,7 @@ import com.typesafe.config.Config;
 import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.metrics.NodeMetrics;
 import dev.llmrt.agent.gpu.GpuInventory;
 import dev.llmrt.agent.ReplicatedMap;
 import dev.llmrt.agent.placement.CapacityRegistry;
@@ -20,6 +21,8 @@ import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.gateway.ClusterStatus;
 import dev.llmrt.gateway.GatewayServer;
 import dev.llmrt.gateway.HealthRoutes;
+import dev.llmrt.gateway.metrics.GatewayMetrics;
+import dev.llmrt.gateway.metrics.MetricsRoutes;
 import dev.llmrt.gateway.StatusRoutes;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import dev.llmrt.gateway.GatewaySettings;
@@ -43,6 +46,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -120,6 +125,10 @@ public final class LlmrtNode {
                 ramBudget = (long) (((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize()
                         * config.getDouble("llmrt.agent.model-ram-share"));
             }
+            // one registry per node (tests run several nodes in one JVM); served at /metrics on every node
+            PrometheusRegistry prometheus = new PrometheusRegistry();
+            JvmMetrics.builder().register(prometheus);
+            MetricsRoutes metrics = new MetricsRoutes(prometheus);
             List<String> roles = config.getStringList("pekko.cluster.roles");
             boolean agentRole = roles.isEmpty() || roles.contains("agent");
             boolean gatewayRole = roles.isEmpty() || roles.contains("gateway");
@@ -138,6 +147,7 @@ public final class LlmrtNode {
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings,
                     NodeAgent.Setup.local(nodeName, backends).withGpus(GpuInventory.fromConfig(config), ramBudget)
+                            .withMetrics(new NodeMetrics(prometheus, nodeName))
                             .inCluster(cluster.selfMember().address().toString(), demands, capacity, agentRole ? CapacityRegistry.publisher(registry) : c -> {},
                                     localModelFiles(catalog, backends))), "node-agent");
             if (agentRole) {
@@ -152,21 +162,23 @@ public final class LlmrtNode {
                 // an agent-only node serves its probes on the HTTP port, for load balancers and Kubernetes
                 HealthRoutes health = new HealthRoutes(readiness(system, agent, true, gatewaySettings.statusTimeout()),
                         system.executionContext());
-                Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port()).bind(health.route())
+                Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port())
+                        .bind(health.route().orElse(metrics.route()))
                         .whenComplete(reportBound(started, system, agent, catalog, capacity));
                 return Behaviors.empty();
             }
             ObjectMapper json = JacksonObjectMapperProvider.get(system.classicSystem())
                     .getOrCreate("jackson-json", Optional.empty());
+            GatewayMetrics gatewayMetrics = new GatewayMetrics(prometheus);
             ReplicaRouter router = new ReplicaRouter(system, catalog, capacity, RoutingSettings.fromConfig(config),
-                    gatewaySettings.responseTimeout());
+                    gatewaySettings.responseTimeout(), gatewayMetrics);
             OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
-                    Materializer.matFromSystem(system), json);
+                    Materializer.matFromSystem(system), json, gatewayMetrics);
             StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, router,
                     gatewaySettings.statusTimeout()), json, system.executionContext());
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
-            new GatewayServer(system, openAi, status, health).bind(gatewaySettings)
+            new GatewayServer(system, openAi, status, health, metrics).bind(gatewaySettings)
                     .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
         });

@@ -1,5 +1,6 @@
 package dev.llmrt.gateway;
 
+import dev.llmrt.gateway.metrics.MetricsRoutes;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.apache.pekko.Done;
@@ -8,23 +9,29 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.MethodRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.japi.function.Function;
 
 /** Binds the gateway's routes and unbinds them in CoordinatedShutdown. */
 public final class GatewayServer extends AllDirectives {
     private final ActorSystem<?> system;
     private final Route routes;
+    private final OpenAiRoutes openAi;
 
-    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health) {
+    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health,
+                         MetricsRoutes metrics) {
         this.system = system;
+        this.openAi = openAi;
         this.routes = handleRejections(notFoundInOpenAiShape(), () -> concat(
                 openAi.route(), // first: the hot path
                 health.route(),
+                metrics.route(),
                 status.route(),
                 pathSingleSlash(() -> get(() -> complete(HttpResponse.create()
                         .withEntity(ContentTypes.TEXT_PLAIN_UTF8, "llmrt is running"))))));
@@ -32,6 +39,18 @@ public final class GatewayServer extends AllDirectives {
 
     public Route routes() {
         return routes;
+    }
+
+    /**
+     * What the server runs per request: an inference POST goes straight to {@link OpenAiRoutes#infer}
+     * (the hot path: no routing tree walked, no rejections built), everything else through the routes.
+     */
+    public Function<HttpRequest, CompletionStage<HttpResponse>> handler() {
+        Function<HttpRequest, CompletionStage<HttpResponse>> rest = routes.handler(system);
+        return request -> {
+            CompletionStage<HttpResponse> fast = openAi.inferIfInference(request);
+            return fast != null ? fast : rest.apply(request);
+        };
     }
 
     /**
@@ -44,7 +63,7 @@ public final class GatewayServer extends AllDirectives {
                 .adaptSettings(s -> s.withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())
                                 .withIdleTimeout(idle))
                         .withParserSettings(s.getParserSettings().withMaxContentLength(settings.parserMaxContentLength())))
-                .bind(routes).thenApply(binding -> {
+                .bind(handler()).thenApply(binding -> {
             CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "gateway-unbind",
                     () -> binding.unbind().thenApply(x -> Done.getInstance()));
             CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "gateway-drain",

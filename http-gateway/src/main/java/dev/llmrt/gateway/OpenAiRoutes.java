@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.gateway.metrics.GatewayMetrics;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
@@ -52,12 +53,14 @@ public final class OpenAiRoutes extends AllDirectives {
     private final GatewaySettings settings;
     private final Materializer materializer;
     private final ObjectMapper json;
+    private final GatewayMetrics metrics;
     /** Runs future callbacks (the common pool would start a thread per callback on 2 cores). */
     private final Executor callbacks;
     private final long created = Instant.now().getEpochSecond();
 
     public OpenAiRoutes(ModelCatalog catalog, Set<String> backends, ModelRouter router, GatewaySettings settings,
-                        Materializer materializer, ObjectMapper json) {
+                        Materializer materializer, ObjectMapper json, GatewayMetrics metrics) {
+        this.metrics = metrics;
         this.callbacks = materializer.executionContext();
         this.catalog = catalog;
         this.backends = Set.copyOf(backends);
@@ -91,8 +94,48 @@ public final class OpenAiRoutes extends AllDirectives {
         });
     }
 
-    /** Reads the body (up to the limit), finds the model, and relays the runner's answer. */
+    /**
+     * The hot path, without the routing tree: the answer to an inference POST on a backend this
+     * gateway knows, or null for any other request (the routes take it).
+     */
+    public CompletionStage<HttpResponse> inferIfInference(HttpRequest request) {
+        if (!request.method().equals(HttpMethods.POST)) {
+            return null;
+        }
+        Optional<InferencePath> parsed = InferencePath.parse(request.getUri().path());
+        if (parsed.isEmpty() || !parsed.get().isInference()
+                || (parsed.get().backend() != null && !backends.contains(parsed.get().backend()))) {
+            return null;
+        }
+        return infer(parsed.get(), request);
+    }
+
+    /** One request as its metrics see it: the model once known (else ""), and whether it streamed. */
+    private static final class Call {
+        final long start = System.nanoTime();
+        final String route;
+        final String origin;
+        String model = "";
+        boolean streamed;
+
+        Call(String route, String origin) {
+            this.route = route;
+            this.origin = origin;
+        }
+    }
+
+    /** Reads the body (up to the limit), finds the model, relays the runner's answer, and counts it. */
     CompletionStage<HttpResponse> infer(InferencePath path, HttpRequest request) {
+        Call call = new Call(path.endpoint(), request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null));
+        return answer(path, request, call).thenApply(response -> {
+            if (!call.streamed) { // a stream is counted when it ends
+                metrics.answered(call.model, call.route, response.status().intValue(), call.origin, call.start);
+            }
+            return response;
+        });
+    }
+
+    private CompletionStage<HttpResponse> answer(InferencePath path, HttpRequest request, Call call) {
         long limit = settings.maxBodyBytes();
         Optional<Long> declared = request.entity().getContentLengthOption().isPresent()
                 ? Optional.of(request.entity().getContentLengthOption().getAsLong()) : Optional.empty();
@@ -107,14 +150,14 @@ public final class OpenAiRoutes extends AllDirectives {
             if (strict.getData().size() > limit) {
                 return done(OpenAiErrors.tooLarge(limit));
             }
-            return dispatch(path, request, strict.getData().toArray()).exceptionally(e -> failure(e, limit));
+            return dispatch(path, request, strict.getData().toArray(), call).exceptionally(e -> failure(e, limit));
         }
         return request.entity().toStrict(settings.bodyReadTimeout().toMillis(), limit, materializer)
-                .thenComposeAsync(s -> dispatch(path, request, s.getData().toArray()), callbacks)
+                .thenComposeAsync(s -> dispatch(path, request, s.getData().toArray(), call), callbacks)
                 .exceptionallyAsync(e -> failure(e, limit), callbacks);
     }
 
-    private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body) {
+    private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body, Call call) {
         RequestPeek.Peeked peeked;
         try {
             peeked = RequestPeek.peek(json.getFactory(), body);
@@ -135,25 +178,31 @@ public final class OpenAiRoutes extends AllDirectives {
             return done(OpenAiErrors.notFound("model_not_found", "model '" + model + "' is served by backend '"
                     + spec.get().backend() + "', not '" + path.backend() + "'"));
         }
-        String origin = request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null);
+        call.model = model;
+        String origin = call.origin;
         // a client's affinity key keeps it on one replica: the configured header, else OpenAI's 'user'
         String affinity = request.getHeader(settings.affinityHeader()).map(HttpHeader::value).orElse(peeked.user());
         BackendMode mode = BackendMode.forRequestPath(path.endpoint());
         // the router's stage is a plain CompletableFuture: toResponse runs where the answer lands
         return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin), affinity)
-                .thenApply(this::toResponse);
+                .thenApply(routed -> toResponse(routed, call));
     }
 
-    private HttpResponse toResponse(Routed routed) {
+    private HttpResponse toResponse(Routed routed, Call call) {
         if (routed instanceof Routed.Streaming s) {
+            call.streamed = true;
             return HttpResponse.create().withStatus(StatusCodes.get(s.status()))
-                    .withEntity(HttpEntities.createChunked(contentType(s.contentType()), s.body()));
+                    .withEntity(HttpEntities.createChunked(contentType(s.contentType()),
+                            metrics.timed(s.body(), call.model, call.route, s.status(), call.origin, call.start)));
         }
         if (routed instanceof Routed.Refused r) {
             return OpenAiErrors.refused(r.status(), r.code(), r.message(), r.retryAfter());
         }
         InferenceProtocol.Reply reply = ((Routed.Answered) routed).reply();
         if (reply instanceof InferenceProtocol.Completed c) {
+            if (c.status() == 200) {
+                metrics.usage(call.model, c.body());
+            }
             return HttpResponse.create().withStatus(StatusCodes.get(c.status()))
                     .withEntity(HttpEntities.create(contentType(c.contentType()), ByteString.fromArrayUnsafe(c.body())));
         }

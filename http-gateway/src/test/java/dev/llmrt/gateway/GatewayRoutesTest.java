@@ -13,7 +13,10 @@ import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.placement.NodeCapacity;
+import dev.llmrt.gateway.metrics.GatewayMetrics;
+import dev.llmrt.gateway.metrics.MetricsRoutes;
 import dev.llmrt.runtime.spi.BackendConfiguration;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -106,12 +109,14 @@ class GatewayRoutesTest {
             }
         };
         GatewaySettings settings = GatewaySettings.fromConfig(CONFIG);
-        OpenAiRoutes openAi = new OpenAiRoutes(catalog, java.util.Set.of("sim", "llama.cpp"), stub, settings, materializer, JSON);
+        PrometheusRegistry registry = new PrometheusRegistry();
+        OpenAiRoutes openAi = new OpenAiRoutes(catalog, java.util.Set.of("sim", "llama.cpp"), stub, settings, materializer, JSON,
+                new GatewayMetrics(registry));
         HealthRoutes health = new HealthRoutes(() -> CompletableFuture.completedFuture(waitingFor.get()),
                 testKit.system().executionContext());
         GatewayServer server = new GatewayServer(testKit.system(), openAi, new StatusRoutes(status, JSON,
-                testKit.system().executionContext()), health);
-        binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(server.routes())
+                testKit.system().executionContext()), health, new MetricsRoutes(registry));
+        binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(server.handler())
                 .toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 

@@ -6,6 +6,7 @@ import dev.llmrt.agent.gpu.GpuInventory;
 import dev.llmrt.agent.gpu.GpuKind;
 import dev.llmrt.agent.gpu.GpuMonitor;
 import dev.llmrt.agent.gpu.NvidiaSmi;
+import dev.llmrt.agent.metrics.NodeMetrics;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.placement.CapacityView;
 import dev.llmrt.agent.placement.Demands;
@@ -13,6 +14,7 @@ import dev.llmrt.agent.placement.NodeCapacity;
 import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.placement.ReservationLedger;
+import dev.llmrt.agent.runner.RunnerLoad;
 import dev.llmrt.agent.runner.RunnerRegistry;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.agent.runner.RunnerSupervisor;
@@ -149,20 +151,24 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      */
     public record Setup(String nodeName, String address, Map<String, Backend> backends, GpuInventory inventory,
                         long ramBudget, Demands demands, CapacityView cluster, Consumer<NodeCapacity> publisher,
-                        List<String> modelFiles) {
-        /** A node on its own: no GPUs, no RAM limit, publishing nowhere. */
+                        List<String> modelFiles, NodeMetrics metrics) {
+        /** A node on its own: no GPUs, no RAM limit, publishing nowhere, metrics nowhere. */
         public static Setup local(String nodeName, Map<String, Backend> backends) {
             return new Setup(nodeName, nodeName, Map.copyOf(backends), GpuInventory.declared(List.of()), Long.MAX_VALUE,
-                    new Demands(backends), new CapacityView(), c -> {}, List.of());
+                    new Demands(backends), new CapacityView(), c -> {}, List.of(), NodeMetrics.none());
         }
 
         public Setup withGpus(GpuInventory gpus, long ram) {
-            return new Setup(nodeName, address, backends, gpus, ram, demands, cluster, publisher, modelFiles);
+            return new Setup(nodeName, address, backends, gpus, ram, demands, cluster, publisher, modelFiles, metrics);
         }
 
         public Setup inCluster(String clusterAddress, Demands shared, CapacityView view, Consumer<NodeCapacity> publishTo,
                                List<String> files) {
-            return new Setup(nodeName, clusterAddress, backends, inventory, ramBudget, shared, view, publishTo, files);
+            return new Setup(nodeName, clusterAddress, backends, inventory, ramBudget, shared, view, publishTo, files, metrics);
+        }
+
+        public Setup withMetrics(NodeMetrics m) {
+            return new Setup(nodeName, address, backends, inventory, ramBudget, demands, cluster, publisher, modelFiles, m);
         }
     }
 
@@ -247,6 +253,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ModelSpec spec = settings.onThisNode(d.spec());
         PlacementPlanner.Demand demand = demand(spec, d.mode());
         PlacementPlanner.Decision decision = PlacementPlanner.place(List.of(room(Set.of())), demand);
+        setup.metrics().placed(spec.name(), decision instanceof PlacementPlanner.Placed);
         if (decision instanceof PlacementPlanner.Placed placed) {
             start(d, spec, backend, placed, demand);
         } else if (!evictToMakeRoom(d, demand)) {
@@ -279,6 +286,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 getContext().getLog().info("evicting {} idle runner(s) to make room for '{}': {}", n, d.spec().name(),
                         evicted.stream().map(e -> e.key().model()).toList());
                 evicted.forEach(e -> {
+                    setup.metrics().evicted(e.key().model());
                     e.ref().tell(RunnerSupervisor.Unload.INSTANCE);
                     runners.stopAccepting(e.ref());
                 });
@@ -304,13 +312,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .collect(Collectors.joining(","));
         String runnerId = backend.name() + "-" + ++runnerSeq;
         ActorRef<Command> self = getContext().getSelf();
-        AtomicInteger queued = new AtomicInteger();
+        RunnerLoad load = new RunnerLoad();
         ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(RunnerSupervisor.create(runnerId, spec, d.mode(),
                 backend, settings.socketDir().resolve(runnerId + ".sock"), settings,
-                (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible), queued),
+                (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible), load),
                 "runner-" + runnerSeq);
         getContext().watchWith(runner, new RunnerTerminated(runner));
-        runners.add(runner, runnerId, spec, d.mode(), queued);
+        runners.add(runner, runnerId, spec, d.mode(), load);
         ledger.reserve(runnerId, perGpu, demand.ram());
         runner.tell(d.toRunner());
         publishCapacity();
@@ -327,6 +335,15 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     // ---- runner lifecycle ----
 
     private Behavior<Command> onRunnerChanged(RunnerChanged m) {
+        RunnerStatus before = runners.lastStatuses().get(m.runner());
+        RunnerStatus now = m.status();
+        if (now.phase() == RunnerStatus.Phase.READY && (before == null || before.phase() != RunnerStatus.Phase.READY)
+                && now.readyAt() >= now.startedAt()) {
+            setup.metrics().runnerReady(now.model(), now.backend(), now.mode(), now.readyAt() - now.startedAt());
+        }
+        if (before != null && now.restarts() > before.restarts()) {
+            setup.metrics().runnerRestarted(now.model(), now.backend(), now.restarts() - before.restarts());
+        }
         if (runners.reported(m.runner(), m.status())) {
             publishCapacity();
         }
@@ -418,7 +435,26 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
         setup.publisher().accept(new NodeCapacity(setup.nodeName(), room.ramAvailable(), room.devices(), hosted, evictable,
                 setup.modelFiles(), calibration.learned(), setup.address(), publishedQueues, held));
+        publishMetrics();
         return this;
+    }
+
+    /** The runners and GPUs as the metrics gauges show them until the next publish. */
+    private void publishMetrics() {
+        setup.metrics().runners(runners.all().stream().map(e -> new NodeMetrics.Runner(e.key().model(),
+                e.spec().backend(), e.key().mode().wireName(), e.load())).toList());
+        Map<Integer, Long> measured = new HashMap<>();
+        for (RunnerStatus st : runners.lastStatuses().values()) {
+            if (st != null && st.vramActual() > 0 && !st.gpus().isEmpty()) {
+                st.gpus().forEach(g -> measured.merge(g, st.vramActual() / st.gpus().size(), Long::sum));
+            }
+        }
+        Map<Integer, Long> reserved = ledger.reservedPerGpu();
+        setup.metrics().gpus(devices.stream().map(g -> {
+            long ours = measured.getOrDefault(g.index(), 0L);
+            return new NodeMetrics.Gpu(g.index(), g.name(), g.total(), Math.max(0, g.used() - ours),
+                    reserved.getOrDefault(g.index(), 0L), ours);
+        }).toList());
     }
 
     /** Runners' queues change with every request: published now and then, when they changed. */

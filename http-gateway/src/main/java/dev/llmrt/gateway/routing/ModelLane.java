@@ -75,6 +75,9 @@ final class ModelLane {
 
         /** Runs {@code gone} (once) when {@code runner} stops. */
         void watch(ActorRef<RunnerSupervisor.Command> runner, Runnable gone);
+
+        /** A request left the lane for a replica after waiting this long (0: at once); once per request. */
+        default void queued(long waitedNanos) {}
     }
 
     /** For attempts that need no receipt (sent straight to a runner, which is watched instead). */
@@ -139,6 +142,8 @@ final class ModelLane {
         final InferenceProtocol.Request request;
         final String affinity;
         final long deadline;
+        final long arrived;
+        boolean sent;
         final CompletableFuture<Routed> result = new CompletableFuture<>();
         Cancellable timer;
 
@@ -146,6 +151,7 @@ final class ModelLane {
             this.request = request;
             this.affinity = affinity;
             this.deadline = deadline;
+            this.arrived = clock.getAsLong();
         }
     }
 
@@ -350,6 +356,10 @@ final class ModelLane {
     // ---- sending and answers ----
 
     private void dispatch(Pending p, Replica r) {
+        if (!p.sent) {
+            p.sent = true;
+            replicas.queued(clock.getAsLong() - p.arrived);
+        }
         r.outstanding++;
         r.routed++;
         r.lastRoutedAt = clock.getAsLong();

@@ -2,6 +2,7 @@ package dev.llmrt.gateway.routing;
 
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.runner.RunnerSupervisor;
+import dev.llmrt.gateway.metrics.GatewayMetrics;
 import dev.llmrt.agent.ReplicatedMap;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelEntity;
@@ -67,6 +68,7 @@ public final class ReplicaRouter implements ModelRouter {
     /** The latest cluster-wide count of replicas in use per elastic model. */
     private volatile Map<String, Integer> activeCounts = Map.of();
     private final CapacityView capacity;
+    private final GatewayMetrics metrics;
     /** Node address to its runners' reported queues per model, refreshed every refresh interval. */
     private volatile Map<String, Map<String, Integer>> reportedQueues = Map.of();
 
@@ -75,7 +77,8 @@ public final class ReplicaRouter implements ModelRouter {
      * @param responseTimeout how long a request may take until its answer starts, retries included
      */
     public ReplicaRouter(ActorSystem<?> system, ModelCatalog catalog, CapacityView capacity, RoutingSettings settings,
-                         Duration responseTimeout) {
+                         Duration responseTimeout, GatewayMetrics metrics) {
+        this.metrics = metrics;
         this.capacity = capacity;
         this.system = system;
         this.sharding = ClusterSharding.get(system);
@@ -166,6 +169,11 @@ public final class ReplicaRouter implements ModelRouter {
                                                                    InferenceProtocol.Request request, Duration timeout) {
                 return AskPattern.ask(runner, replyTo -> new RunnerSupervisor.Dispatch(request, replyTo), timeout,
                         system.scheduler());
+            }
+
+            @Override
+            public void queued(long waitedNanos) {
+                metrics.queued(key.model(), waitedNanos);
             }
 
             @Override

@@ -24,13 +24,13 @@ public final class RunnerRegistry {
     public record Key(String model, BackendMode mode) {}
 
     /**
-     * One runner of {@code spec}; {@code status} is null until it first reports; {@code queued} is its
-     * requests waiting for the backend, kept current by the runner.
+     * One runner of {@code spec}; {@code status} is null until it first reports; {@code load} is its
+     * requests waiting for and in flight to the backend, kept current by the runner.
      */
     public record Entry(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, Key key,
-                        RunnerStatus status, boolean accepting, AtomicInteger queued) {
+                        RunnerStatus status, boolean accepting, RunnerLoad load) {
         Entry with(RunnerStatus s, boolean stillAccepting) {
-            return new Entry(ref, runnerId, spec, key, s, stillAccepting, queued);
+            return new Entry(ref, runnerId, spec, key, s, stillAccepting, load);
         }
     }
 
@@ -39,9 +39,9 @@ public final class RunnerRegistry {
     private final Map<Key, ActorRef<RunnerSupervisor.Command>> accepting = new HashMap<>();
 
     public void add(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, BackendMode mode,
-                    AtomicInteger queued) {
+                    RunnerLoad load) {
         Key key = new Key(spec.name(), mode);
-        runners.put(ref, new Entry(ref, runnerId, spec, key, null, true, queued));
+        runners.put(ref, new Entry(ref, runnerId, spec, key, null, true, load));
         accepting.put(key, ref);
     }
 
@@ -107,7 +107,7 @@ public final class RunnerRegistry {
     /** Requests waiting for a backend per model, over its runners (all modes). */
     public Map<String, Integer> queuedPerModel() {
         Map<String, Integer> out = new TreeMap<>();
-        runners.values().forEach(e -> out.merge(e.key().model(), e.queued().get(), Integer::sum));
+        runners.values().forEach(e -> out.merge(e.key().model(), e.load().queued.get(), Integer::sum));
         return out;
     }
 

@@ -126,7 +126,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
      * Requests waiting for the backend (beyond what it runs at once), for the node agent to publish
      * without asking: it changes with every request.
      */
-    private final AtomicInteger queued;
+    private final RunnerLoad load;
     private long lastUsed;
     private long startedAt;
     private long readyAt;
@@ -155,19 +155,19 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         }
     }
 
-    /** @param queued kept equal to its requests waiting for the backend */
+    /** @param load kept equal to its requests waiting for the backend and in flight to it */
     public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
                                            Path socket, AgentSettings settings, Listener listener, Placement placement,
-                                           AtomicInteger queued) {
+                                           RunnerLoad load) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener, placement, queued)));
+                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener, placement, load)));
     }
 
     private RunnerSupervisor(ActorContext<Command> context, TimerScheduler<Command> timers, String runnerId,
                              ModelSpec spec, BackendMode mode, Backend backend, Path socket, AgentSettings settings,
-                             Listener listener, Placement placement, AtomicInteger queued) {
+                             Listener listener, Placement placement, RunnerLoad load) {
         super(context);
-        this.queued = queued;
+        this.load = load;
         this.placement = placement;
         this.timers = timers;
         this.runnerId = runnerId;
@@ -359,6 +359,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private void forward(Dispatch d) {
+        load.inFlight.set(inFlight + 1);
         if (inFlight++ == 0) {
             publish(); // busy: the agent must not evict it
         }
@@ -414,6 +415,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     private Behavior<Command> onRequestFinished() {
         inFlight--;
+        load.inFlight.set(inFlight);
         updateQueued();
         lastUsed = System.currentTimeMillis();
         if (draining && inFlight == 0) {
@@ -519,7 +521,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private void updateQueued() {
-        queued.set(pending.size());
+        load.queued.set(pending.size());
     }
 
     private void publish() {

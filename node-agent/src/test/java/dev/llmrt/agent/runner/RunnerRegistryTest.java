@@ -42,8 +42,8 @@ class RunnerRegistryTest {
         RunnerRegistry registry = new RunnerRegistry();
         ActorRef<RunnerSupervisor.Command> chat = ref();
         ActorRef<RunnerSupervisor.Command> embed = ref();
-        registry.add(chat, "sim-1", spec("m", -1), BackendMode.COMPLETION, new AtomicInteger());
-        registry.add(embed, "sim-2", spec("m", -1), BackendMode.EMBEDDING, new AtomicInteger());
+        registry.add(chat, "sim-1", spec("m", -1), BackendMode.COMPLETION, new RunnerLoad());
+        registry.add(embed, "sim-2", spec("m", -1), BackendMode.EMBEDDING, new RunnerLoad());
         RunnerRegistry.Key chatKey = new RunnerRegistry.Key("m", BackendMode.COMPLETION);
         assertEquals(Optional.of(chat), registry.accepting(chatKey));
         assertEquals(Optional.of(embed), registry.accepting(new RunnerRegistry.Key("m", BackendMode.EMBEDDING)));
@@ -62,9 +62,9 @@ class RunnerRegistryTest {
         ActorRef<RunnerSupervisor.Command> old = ref();
         ActorRef<RunnerSupervisor.Command> fresh = ref();
         RunnerRegistry.Key key = new RunnerRegistry.Key("m", BackendMode.COMPLETION);
-        registry.add(old, "sim-1", spec("m", 0), BackendMode.COMPLETION, new AtomicInteger());
+        registry.add(old, "sim-1", spec("m", 0), BackendMode.COMPLETION, new RunnerLoad());
         registry.stopAccepting(old);
-        registry.add(fresh, "sim-2", spec("m", 0), BackendMode.COMPLETION, new AtomicInteger());
+        registry.add(fresh, "sim-2", spec("m", 0), BackendMode.COMPLETION, new RunnerLoad());
         registry.remove(old);
         assertEquals(Optional.of(fresh), registry.accepting(key));
     }
@@ -77,11 +77,11 @@ class RunnerRegistryTest {
         ActorRef<RunnerSupervisor.Command> pinned = ref();
         ActorRef<RunnerSupervisor.Command> busy = ref();
         ActorRef<RunnerSupervisor.Command> starting = ref();
-        registry.add(recent, "recent", spec("recent", 60_000), BackendMode.COMPLETION, new AtomicInteger());
-        registry.add(old, "old", spec("old", 60_000), BackendMode.COMPLETION, new AtomicInteger());
-        registry.add(pinned, "pinned", spec("pinned", -1), BackendMode.COMPLETION, new AtomicInteger());
-        registry.add(busy, "busy", spec("busy", 60_000), BackendMode.COMPLETION, new AtomicInteger());
-        registry.add(starting, "starting", spec("starting", 60_000), BackendMode.COMPLETION, new AtomicInteger());
+        registry.add(recent, "recent", spec("recent", 60_000), BackendMode.COMPLETION, new RunnerLoad());
+        registry.add(old, "old", spec("old", 60_000), BackendMode.COMPLETION, new RunnerLoad());
+        registry.add(pinned, "pinned", spec("pinned", -1), BackendMode.COMPLETION, new RunnerLoad());
+        registry.add(busy, "busy", spec("busy", 60_000), BackendMode.COMPLETION, new RunnerLoad());
+        registry.add(starting, "starting", spec("starting", 60_000), BackendMode.COMPLETION, new RunnerLoad());
         registry.reported(recent, status("recent", RunnerStatus.Phase.READY, 0, 2000, 60_000));
         registry.reported(old, status("old", RunnerStatus.Phase.READY, 0, 1000, 60_000));
         registry.reported(pinned, status("pinned", RunnerStatus.Phase.READY, 0, 0, -1));

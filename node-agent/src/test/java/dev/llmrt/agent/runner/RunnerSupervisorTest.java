@@ -71,7 +71,7 @@ class RunnerSupervisorTest {
         TestProbe<RunnerStatus> statuses = testKit.createTestProbe();
         ActorRef<RunnerSupervisor.Command> ref = testKit.spawn(RunnerSupervisor.create("sim-t" + n, spec,
                 BackendMode.COMPLETION, SIM, SETTINGS.socketDir().resolve("t" + n + ".sock"), SETTINGS,
-                (runner, status) -> statuses.getRef().tell(status), RunnerSupervisor.Placement.CPU, new AtomicInteger()));
+                (runner, status) -> statuses.getRef().tell(status), RunnerSupervisor.Placement.CPU, new RunnerLoad()));
         return new Runner(ref, statuses);
     }
 
