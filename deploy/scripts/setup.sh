@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the build and tests need on a fresh Debian machine (JDK 17, Maven; cmake, g++, git
-# and npm to build llama-server; nginx and wrk for the benchmark), where it is missing.
+# Installs what the build and tests need on a fresh Debian machine, where it is missing: JDK 17 and
+# Maven; cmake, g++, git and npm to build llama-server; nginx and wrk for the benchmark; prometheus
+# (and promtool) for the metrics tests; chromium and npm playwright-core for the dashboard test.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 need=()
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
@@ -15,8 +17,14 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # the metrics tests: promtool parses /metrics, a real Prometheus scrapes a node
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+# the dashboard test drives Debian's chromium with playwright-core
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# playwright-core for the dashboard test (no browser download: it drives the chromium above)
+if [ ! -d deploy/src/test/dashboard/node_modules/playwright-core ]; then
+  (cd deploy/src/test/dashboard && npm install --no-audit --no-fund --no-package-lock --silent) >&2
 fi

@@ -6,12 +6,14 @@ import java.time.Duration;
 /** The gateway's tunables, read once from {@code llmrt.gateway}. */
 public record GatewaySettings(String host, int port, long maxBodyBytes, Duration responseTimeout,
                               Duration bodyReadTimeout, Duration idleTimeout, long parserMaxContentLength,
-                              Duration drainTimeout, Duration statusTimeout, String affinityHeader) {
+                              Duration drainTimeout, Duration statusTimeout, String affinityHeader,
+                              Duration statusEventsInterval, int statusEventsKept) {
     public static GatewaySettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.gateway");
         return new GatewaySettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-bytes"),
                 c.getDuration("response-timeout"), c.getDuration("body-read-timeout"), c.getDuration("idle-timeout"),
                 Math.max(c.getBytes("parser-max-content-length"), c.getBytes("max-body-bytes")),
-                c.getDuration("drain-timeout"), c.getDuration("status-timeout"), c.getString("affinity-header"));
+                c.getDuration("drain-timeout"), c.getDuration("status-timeout"), c.getString("affinity-header"),
+                c.getDuration("status-events-interval"), c.getInt("status-events-kept"));
     }
 }

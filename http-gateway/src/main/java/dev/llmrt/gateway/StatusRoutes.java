@@ -9,28 +9,42 @@ import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.gateway.routing.ReplicaRouter;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executor;
+import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
 
 /**
  * Operations views in JSON: model-runner's {@code GET /engines/status} and {@code GET /engines/ps},
- * and {@code GET /status} with every node's GPUs and every runner, estimate and actual side by side.
+ * {@code GET /status} with every node's GPUs and every runner, estimate and actual side by side, and
+ * the last changes; {@code GET /status/events} streams the status and its changes (server-sent
+ * events); {@code GET /dashboard} is the page that shows them live.
  */
 public final class StatusRoutes extends AllDirectives {
     private final StatusSource source;
     private final ObjectMapper json;
     private final Executor callbacks;
 
-    public StatusRoutes(StatusSource source, ObjectMapper json, Executor callbacks) {
+    private final StatusFeed feed;
+
+    /**
+     * @param eventsInterval how often the status is read for {@code /status/events}
+     * @param keepEvents     how many of the last changes {@code /status} shows
+     */
+    public StatusRoutes(StatusSource source, ObjectMapper json, Executor callbacks, Materializer materializer,
+                        Duration eventsInterval, int keepEvents) {
         this.source = source;
         this.json = json;
         this.callbacks = callbacks;
+        this.feed = new StatusFeed(() -> source.runners().thenApplyAsync(this::statusJson, callbacks), eventsInterval,
+                keepEvents, json, materializer);
     }
 
     /** Each path first, then its method: another method on these paths is a 405, on other paths no match. */
@@ -38,7 +52,12 @@ public final class StatusRoutes extends AllDirectives {
         return concat(
                 path(PathMatchers.segment("engines").slash("status"), () -> get(() -> complete(json(json.valueToTree(source.backends()))))),
                 path(PathMatchers.segment("engines").slash("ps"), () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks)))),
-                path("status", () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::status, callbacks)))));
+                path("status", () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::status, callbacks)))),
+                path(PathMatchers.segment("status").slash("events"), () -> get(() ->
+                        completeOK(feed.events(), EventStreamMarshalling.toEventStream()))),
+                pathPrefix("dashboard", () -> get(() -> concat(
+                        pathEndOrSingleSlash(() -> getFromResource("dashboard/index.html", ContentTypes.TEXT_HTML_UTF8)),
+                        getFromResourceDirectory("dashboard")))));
     }
 
     private HttpResponse ps(List<NodeAgent.Runners> nodes) {
@@ -58,6 +77,12 @@ public final class StatusRoutes extends AllDirectives {
     }
 
     private HttpResponse status(List<NodeAgent.Runners> nodes) {
+        ObjectNode root = statusJson(nodes);
+        root.set("events", feed.recent());
+        return json(root);
+    }
+
+    private ObjectNode statusJson(List<NodeAgent.Runners> nodes) {
         ObjectNode root = json.createObjectNode();
         ArrayNode capacity = root.putArray("nodes");
         for (NodeCapacity c : source.capacity().values().stream()
@@ -108,7 +133,7 @@ public final class StatusRoutes extends AllDirectives {
                 }
             }
         }
-        return json(root);
+        return root;
     }
 
     private static HttpResponse json(com.fasterxml.jackson.databind.JsonNode node) {

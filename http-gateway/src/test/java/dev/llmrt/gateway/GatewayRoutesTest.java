@@ -115,7 +115,8 @@ class GatewayRoutesTest {
         HealthRoutes health = new HealthRoutes(() -> CompletableFuture.completedFuture(waitingFor.get()),
                 testKit.system().executionContext());
         GatewayServer server = new GatewayServer(testKit.system(), openAi, new StatusRoutes(status, JSON,
-                testKit.system().executionContext()), health, new MetricsRoutes(registry));
+                testKit.system().executionContext(), materializer, Duration.ofSeconds(1), 10), health,
+                new MetricsRoutes(registry));
         binding = Http.get(testKit.system()).newServerAt("127.0.0.1", 0).bind(server.handler())
                 .toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
