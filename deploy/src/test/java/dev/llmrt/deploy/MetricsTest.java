@@ -157,7 +157,9 @@ class MetricsTest {
                             HttpResponse.BodyHandlers.ofString()).body();
                     JsonNode result = JSON.readTree(last).path("data").path("result");
                     if (result.size() == 1 && result.get(0).path("value").get(1).asText().equals("4")) {
-                        return; // 3 chat answers and 1 stream, scraped and queried
+                        // 3 chat answers and 1 stream, scraped and queried; now the Grafana dashboard's queries
+                        grafanaQueriesAreValidAndFindData(webPort);
+                        return;
                     }
                 } catch (IOException notYet) {
                     // Prometheus is starting
@@ -172,5 +174,26 @@ class MetricsTest {
                 prometheus.destroyForcibly();
             }
         }
+    }
+
+    /** Every query of deploy/grafana's dashboard is valid PromQL here; those over gauges find the node's series. */
+    private static void grafanaQueriesAreValidAndFindData(int webPort) throws Exception {
+        JsonNode dashboard = JSON.readTree(Path.of(System.getProperty("user.dir"), "grafana/llmrt-dashboard.json").toFile());
+        int checked = 0;
+        for (JsonNode panel : dashboard.path("panels")) {
+            for (JsonNode target : panel.path("targets")) {
+                String expr = target.path("expr").asText().replace("$__rate_interval", "5m");
+                String answer = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webPort + "/api/v1/query?query="
+                        + URLEncoder.encode(expr, StandardCharsets.UTF_8))).build(), HttpResponse.BodyHandlers.ofString()).body();
+                JsonNode parsed = JSON.readTree(answer);
+                assertEquals("success", parsed.path("status").asText(), panel.path("title").asText() + ": " + expr + " -> " + answer);
+                // a rate needs two scrapes in its window; a gauge has data from the first
+                if (!expr.contains("rate(") && !expr.contains("increase(") && !expr.contains("gpu")) {
+                    assertTrue(parsed.path("data").path("result").size() > 0, expr + " finds the node's series: " + answer);
+                }
+                checked++;
+            }
+        }
+        assertTrue(checked >= 10, "the dashboard's queries: " + checked);
     }
 }
