@@ -20,6 +20,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -30,6 +31,7 @@ import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamException;
@@ -47,6 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class OpenAiRoutes extends AllDirectives {
     private static final Logger log = LoggerFactory.getLogger(OpenAiRoutes.class);
+    /** Taken from the client when it sends one, else made here; returned with the answer, sent to the runner. */
+    public static final String REQUEST_ID = "X-Request-Id";
     private final ModelCatalog catalog;
     private final Set<String> backends;
     private final ModelRouter router;
@@ -115,23 +119,31 @@ public final class OpenAiRoutes extends AllDirectives {
         final long start = System.nanoTime();
         final String route;
         final String origin;
+        /** The client's X-Request-Id (printable, at most 128 characters), else one made here. */
+        final String id;
         String model = "";
         boolean streamed;
 
-        Call(String route, String origin) {
+        Call(String route, String origin, String clientId) {
             this.route = route;
             this.origin = origin;
+            this.id = clientId != null && clientId.length() <= 128 && clientId.chars().allMatch(c -> c > 0x20 && c < 0x7f)
+                    ? clientId : Long.toHexString(ThreadLocalRandom.current().nextLong() | Long.MIN_VALUE);
         }
     }
 
     /** Reads the body (up to the limit), finds the model, relays the runner's answer, and counts it. */
     CompletionStage<HttpResponse> infer(InferencePath path, HttpRequest request) {
-        Call call = new Call(path.endpoint(), request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null));
+        Call call = new Call(path.endpoint(), request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null),
+                request.getHeader(REQUEST_ID).map(HttpHeader::value).orElse(null));
         return answer(path, request, call).thenApply(response -> {
             if (!call.streamed) { // a stream is counted when it ends
                 metrics.answered(call.model, call.route, response.status().intValue(), call.origin, call.start);
             }
-            return response;
+            if (response.status().intValue() >= 500) {
+                log.warn("request {} for '{}' answered {}", call.id, call.model, response.status().intValue());
+            }
+            return response.addHeader(RawHeader.create(REQUEST_ID, call.id));
         });
     }
 
@@ -184,7 +196,7 @@ public final class OpenAiRoutes extends AllDirectives {
         String affinity = request.getHeader(settings.affinityHeader()).map(HttpHeader::value).orElse(peeked.user());
         BackendMode mode = BackendMode.forRequestPath(path.endpoint());
         // the router's stage is a plain CompletableFuture: toResponse runs where the answer lands
-        return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin), affinity)
+        return router.route(model, mode, new InferenceProtocol.Request(path.endpoint(), body, origin, call.id), affinity)
                 .thenApply(routed -> toResponse(routed, call));
     }
 

@@ -59,6 +59,13 @@ class GatewayRoutesTest {
     /** What the stub readiness says the node waits for. */
     private static final AtomicReference<List<String>> waitingFor = new AtomicReference<>(List.of("joining the cluster"));
     private static ServerBinding binding;
+    /** The request ids the stub router was given. */
+    private static final List<String> LAST_REQUEST_IDS = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private static Map<String, Supplier<CompletionStage<InferenceProtocol.Reply>>> remember(String requestId) {
+        LAST_REQUEST_IDS.add(requestId);
+        return REPLIES;
+    }
 
     /** What the stub router answers for each model. */
     private static final Map<String, Supplier<CompletionStage<InferenceProtocol.Reply>>> REPLIES = Map.of(
@@ -88,7 +95,7 @@ class GatewayRoutesTest {
         materializer = Materializer.matFromSystem(testKit.system());
         ModelCatalog catalog = new ModelCatalog(REPLIES.keySet().stream()
                 .map(name -> new ModelSpec(name, "sim", name, BackendConfiguration.EMPTY, -1)).toList());
-        ModelRouter stub = (model, mode, request, affinity) -> REPLIES.get(model).get().thenApply(reply ->
+        ModelRouter stub = (model, mode, request, affinity) -> remember(request.requestId()).get(model).get().thenApply(reply ->
                 reply instanceof InferenceProtocol.Streamed s
                         ? new Routed.Streaming(s.status(), s.contentType(), s.body().getSource().mapMaterializedValue(m -> NotUsed.getInstance()))
                         : new Routed.Answered(reply));
@@ -156,6 +163,19 @@ class GatewayRoutesTest {
         assertEquals(200, stream.statusCode());
         assertEquals("text/event-stream", stream.headers().firstValue("content-type").orElse(""));
         assertEquals("data: 1\n\ndata: [DONE]\n\n", stream.body());
+    }
+
+    @Test
+    void everyAnswerCarriesARequestIdTheClientsOwnWhenItSentOne() throws Exception {
+        HttpResponse<String> made = chat("{\"model\":\"ok\",\"messages\":[]}");
+        String id = made.headers().firstValue("X-Request-Id").orElse("");
+        assertTrue(id.matches("[0-9a-f]{16}"), "an id made by the gateway: " + id);
+        HttpResponse<String> kept = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                        + binding.localAddress().getPort() + "/v1/chat/completions")).header("X-Request-Id", "trace-42")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"nope\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(404, kept.statusCode());
+        assertEquals("trace-42", kept.headers().firstValue("X-Request-Id").orElse(""), "the client's id, on errors too");
+        assertTrue(LAST_REQUEST_IDS.contains(id), "the router was given the id to carry to the runner: " + LAST_REQUEST_IDS);
     }
 
     @Test

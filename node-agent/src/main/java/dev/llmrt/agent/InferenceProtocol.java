@@ -15,9 +15,15 @@ public final class InferenceProtocol {
 
     /**
      * An OpenAI-style call: the backend path ({@code /v1/chat/completions}, ...), the client's JSON
-     * body untouched, and the {@code X-Request-Origin} it came with (may be null).
+     * body untouched, the {@code X-Request-Origin} it came with (may be null), and its request id
+     * (the client's {@code X-Request-Id}, or one the gateway made; may be null), which the runner's
+     * node logs and passes to the backend.
      */
-    public record Request(String path, byte[] body, String origin) implements CborSerializable {}
+    public record Request(String path, byte[] body, String origin, String requestId) implements CborSerializable {
+        public Request(String path, byte[] body, String origin) {
+            this(path, body, origin, null);
+        }
+    }
 
     /** What the gateway gets back. */
     public sealed interface Reply extends CborSerializable permits Completed, Stream, Failed {}

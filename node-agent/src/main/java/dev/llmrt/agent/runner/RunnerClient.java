@@ -37,8 +37,8 @@ public final class RunnerClient {
     }
 
     /** POSTs a JSON body to {@code path}; the answer goes to {@code handler}, on the I/O thread. */
-    public void post(String path, byte[] json, String origin, RunnerHttpClient.ResponseHandler handler) {
-        http.post(path, json, origin, Inference.REQUEST_ORIGIN_HEADER, handler);
+    public void post(String path, byte[] json, String origin, String requestId, RunnerHttpClient.ResponseHandler handler) {
+        http.post(path, json, origin, Inference.REQUEST_ORIGIN_HEADER, requestId, handler);
     }
 
     /** Closes idle connections; requests still running finish. */

@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -37,7 +38,8 @@ import org.apache.pekko.stream.SourceRef;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.StreamRefs;
 import org.apache.pekko.util.ByteString;
-import org.apache.pekko.NotUsed;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Owns one backend process for one (model, mode): runs {@link Backend#run} on a blocking
@@ -45,6 +47,8 @@ import org.apache.pekko.NotUsed;
  * process that exits (exponential backoff), and unloads after its keep-alive.
  */
 public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Command> {
+    /** For the I/O threads, where the actor's own logger may not be used. */
+    private static final Logger RELAY_LOG = LoggerFactory.getLogger(RunnerSupervisor.class);
 
     public sealed interface Command extends CborSerializable {}
 
@@ -364,7 +368,8 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             publish(); // busy: the agent must not evict it
         }
         updateQueued();
-        client.post(d.request().path(), d.request().body(), d.request().origin(), new Relay(d.replyTo()));
+        client.post(d.request().path(), d.request().body(), d.request().origin(), d.request().requestId(),
+                new Relay(d.replyTo(), d.request().requestId()));
     }
 
     /**
@@ -375,9 +380,11 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private final class Relay implements RunnerHttpClient.ResponseHandler {
         private final ActorRef<InferenceProtocol.Reply> replyTo;
         private final ActorRef<Command> self = getContext().getSelf();
+        private final String requestId;
 
-        Relay(ActorRef<InferenceProtocol.Reply> replyTo) {
+        Relay(ActorRef<InferenceProtocol.Reply> replyTo, String requestId) {
             this.replyTo = replyTo;
+            this.requestId = requestId;
         }
 
         @Override
@@ -407,6 +414,8 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
         @Override
         public void failed(Throwable error) {
+            RELAY_LOG.warn("request {} to runner {} ({} '{}') failed: {}", requestId, runnerId, backend.name(), spec.name(),
+                    rootMessage(error));
             replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, backend.name() + " runner for model '"
                     + spec.name() + "' failed while answering: " + rootMessage(error)));
             self.tell(RequestFinished.INSTANCE);

@@ -55,11 +55,19 @@ public final class RunnerHttpClient {
 
     /** POSTs a JSON body to {@code path}; {@code origin} (may be null) goes as X-Request-Origin. */
     public void post(String path, byte[] body, String origin, String originHeader, ResponseHandler handler) {
+        post(path, body, origin, originHeader, null, handler);
+    }
+
+    /** As {@link #post(String, byte[], String, String, ResponseHandler)}, with an {@code X-Request-Id} (may be null). */
+    public void post(String path, byte[] body, String origin, String originHeader, String requestId, ResponseHandler handler) {
         StringBuilder head = new StringBuilder(160).append("POST ").append(path)
                 .append(" HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ")
                 .append(body.length).append("\r\n");
         if (origin != null && !origin.isEmpty()) {
             head.append(originHeader).append(": ").append(headerSafe(origin)).append("\r\n");
+        }
+        if (requestId != null && !requestId.isEmpty()) {
+            head.append("X-Request-Id: ").append(headerSafe(requestId)).append("\r\n");
         }
         head.append("\r\n");
         Call call = new Call(head.toString().getBytes(StandardCharsets.ISO_8859_1), body, handler);
