@@ -61,6 +61,22 @@ public final class ClusterStatus implements StatusSource {
     }
 
     @Override
+    public CompletionStage<Integer> unload(boolean all, String backend, List<String> models) {
+        return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+                        replyTo -> Receptionist.find(NodeAgent.SERVICE_KEY, replyTo), timeout, system.scheduler())
+                .thenComposeAsync(listing -> {
+                    List<CompletableFuture<Integer>> asks = new ArrayList<>();
+                    for (ActorRef<NodeAgent.Command> agent : listing.getServiceInstances(NodeAgent.SERVICE_KEY)) {
+                        asks.add(AskPattern.<NodeAgent.Command, NodeAgent.Unloaded>ask(agent,
+                                        replyTo -> new NodeAgent.Unload(all, backend, models, replyTo), timeout, system.scheduler())
+                                .toCompletableFuture().thenApply(NodeAgent.Unloaded::unloadedRunners).exceptionally(e -> 0));
+                    }
+                    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
+                            .thenApply(x -> asks.stream().mapToInt(CompletableFuture::join).sum());
+                }, system.executionContext());
+    }
+
+    @Override
     public Map<String, String> backends() {
         Map<String, String> out = new LinkedHashMap<>();
         backends.forEach((name, b) -> out.put(name, b.status()));

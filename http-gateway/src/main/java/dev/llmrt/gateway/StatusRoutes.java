@@ -1,5 +1,6 @@
 package dev.llmrt.gateway;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,7 +12,10 @@ import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.gateway.routing.ReplicaRouter;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -19,6 +23,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.stream.Materializer;
 
 /**
@@ -33,6 +38,12 @@ public final class StatusRoutes extends AllDirectives {
     private final Executor callbacks;
 
     private final StatusFeed feed;
+    private static final String VERSION = versionOf(StatusRoutes.class);
+
+    private static String versionOf(Class<?> c) {
+        String v = c.getPackage().getImplementationVersion();
+        return v == null ? "development build" : v;
+    }
 
     /**
      * @param eventsInterval how often the status is read for {@code /status/events}
@@ -49,15 +60,41 @@ public final class StatusRoutes extends AllDirectives {
 
     /** Each path first, then its method: another method on these paths is a 405, on other paths no match. */
     public Route route() {
-        return concat(
-                path(PathMatchers.segment("engines").slash("status"), () -> get(() -> complete(json(json.valueToTree(source.backends()))))),
-                path(PathMatchers.segment("engines").slash("ps"), () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks)))),
+        return concat(engines(), pathPrefix(PathMatchers.segment("exp").slash("vDD4.40"), this::engines),
+                path("version", () -> get(() -> complete(json(json.createObjectNode().put("version", VERSION))))),
                 path("status", () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::status, callbacks)))),
                 path(PathMatchers.segment("status").slash("events"), () -> get(() ->
                         completeOK(feed.events(), EventStreamMarshalling.toEventStream()))),
                 pathPrefix("dashboard", () -> get(() -> concat(
                         pathEndOrSingleSlash(() -> getFromResource("dashboard/index.html", ContentTypes.TEXT_HTML_UTF8)),
                         getFromResourceDirectory("dashboard")))));
+    }
+
+    /** model-runner's ops routes, also served under /exp/vDD4.40. */
+    private Route engines() {
+        return concat(
+                path(PathMatchers.segment("engines").slash("unload"), () -> post(() -> entity(Unmarshaller.entityToString(),
+                        body -> completeWithFuture(unload(body))))),
+                path(PathMatchers.segment("engines").slash("status"), () -> get(() -> complete(json(json.valueToTree(source.backends()))))),
+                path(PathMatchers.segment("engines").slash("ps"), () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks)))));
+    }
+
+    /** {@code {all, backend, models[]}} → {@code {unloaded_runners}}; runners busy with requests stay. */
+    private CompletionStage<HttpResponse> unload(String text) {
+        JsonNode body;
+        try {
+            body = text.isBlank() ? json.createObjectNode() : json.readTree(text);
+        } catch (java.io.IOException e) {
+            return CompletableFuture.completedFuture(OpenAiErrors.badRequest("request body is not valid JSON"));
+        }
+        List<String> models = new ArrayList<>();
+        body.path("models").forEach(m -> models.add(m.asText()));
+        boolean all = body.path("all").asBoolean(false);
+        if (!all && models.isEmpty()) {
+            return CompletableFuture.completedFuture(OpenAiErrors.badRequest("say which runners to unload: \"all\": true, or \"models\""));
+        }
+        String backend = body.path("backend").asText("");
+        return source.unload(all, backend, models).thenApply(n -> json(json.createObjectNode().put("unloaded_runners", n)));
     }
 
     private HttpResponse ps(List<NodeAgent.Runners> nodes) {

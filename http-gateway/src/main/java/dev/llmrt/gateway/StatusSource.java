@@ -17,6 +17,14 @@ public interface StatusSource {
     /** Backend name to its status string (model-runner's {@code /engines/status}). */
     Map<String, String> backends();
 
+    /**
+     * Unloads the matching idle runners on every node (model-runner's {@code POST /engines/unload});
+     * answers how many were told to stop.
+     */
+    default CompletionStage<Integer> unload(boolean all, String backend, List<String> models) {
+        return java.util.concurrent.CompletableFuture.completedFuture(0);
+    }
+
     /** How this gateway spreads each model's requests over its replicas. */
     default List<ReplicaRouter.LaneStatus> routing() {
         return List.of();

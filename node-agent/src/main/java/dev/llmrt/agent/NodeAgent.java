@@ -111,8 +111,16 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     public record Capacity(String node, boolean gpusRead, List<GpuDevice> gpus, Map<Integer, Long> reservedPerGpu,
                            List<OverheadCalibration.Learned> overheads) implements CborSerializable {}
 
-    /** Unload runners: all of them, or those of the named models. Replies with how many were told to stop. */
-    public record Unload(boolean all, List<String> models, ActorRef<Unloaded> replyTo) implements Command {}
+    /**
+     * Unload runners, as model-runner's {@code POST /engines/unload}: all of them, or those of the
+     * named models, of {@code backend} when it is named (null or empty: any). Runners with requests
+     * in flight or queued are left alone. Replies with how many were told to stop.
+     */
+    public record Unload(boolean all, String backend, List<String> models, ActorRef<Unloaded> replyTo) implements Command {
+        public Unload(boolean all, List<String> models, ActorRef<Unloaded> replyTo) {
+            this(all, null, models, replyTo);
+        }
+    }
 
     public record Unloaded(int unloadedRunners) implements CborSerializable {}
 
@@ -485,7 +493,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private Behavior<Command> onUnload(Unload m) {
         Set<String> names = Set.copyOf(m.models() == null ? List.of() : m.models());
-        List<RunnerRegistry.Entry> unloading = runners.acceptingWhere(e -> m.all() || names.contains(e.key().model()));
+        List<RunnerRegistry.Entry> unloading = runners.acceptingWhere(e -> (m.all() || names.contains(e.key().model()))
+                && (m.backend() == null || m.backend().isEmpty() || m.backend().equals(e.spec().backend()))
+                && e.load().inFlight.get() == 0 && e.load().queued.get() == 0);
         unloading.forEach(e -> {
             e.ref().tell(RunnerSupervisor.Unload.INSTANCE);
             runners.stopAccepting(e.ref());

@@ -1,0 +1,62 @@
+package dev.llmrt.deploy;
+
+import static dev.llmrt.testing.Eventually.eventually;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** model-runner's ops routes on a running node: {@code /engines/unload} (also under /exp/vDD4.40) and {@code /version}. */
+class OpsRoutesTest {
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static HttpResponse<String> send(int port, String method, String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void unloadStopsTheNamedIdleRunnersAndSaysHowMany() throws Exception {
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            int port = cluster.start("").port();
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"sim/tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+
+            HttpResponse<String> other = send(port, "POST", "/engines/unload", "{\"backend\":\"llama.cpp\",\"models\":[\"sim/fast\"]}");
+            assertEquals(200, other.statusCode());
+            assertEquals(0, JSON.readTree(other.body()).path("unloaded_runners").asInt(), "another backend's runners only");
+
+            HttpResponse<String> one = send(port, "POST", "/engines/unload", "{\"models\":[\"sim/fast\"]}");
+            assertEquals(200, one.statusCode(), one.body());
+            JsonNode answer = JSON.readTree(one.body());
+            assertTrue(answer.path("unloaded_runners").isInt(), "model-runner's field and type: " + one.body());
+            assertEquals(1, answer.path("unloaded_runners").asInt());
+            eventually(Duration.ofSeconds(10), () -> {
+                String ps = send(port, "GET", "/engines/ps", null).body();
+                assertFalse(ps.contains("\"sim/fast\""), ps);
+                assertTrue(ps.contains("\"sim/tiny\""), "the other model stays: " + ps);
+            });
+
+            HttpResponse<String> rest = send(port, "POST", "/exp/vDD4.40/engines/unload", "{\"all\":true}");
+            assertEquals(1, JSON.readTree(rest.body()).path("unloaded_runners").asInt(), rest.body());
+            assertEquals(400, send(port, "POST", "/engines/unload", "{}").statusCode(), "nothing named");
+            assertEquals(405, send(port, "GET", "/engines/unload", null).statusCode());
+
+            HttpResponse<String> version = send(port, "GET", "/version", null);
+            assertEquals(200, version.statusCode());
+            assertTrue(JSON.readTree(version.body()).path("version").isTextual(), version.body());
+        }
+    }
+}
