@@ -59,4 +59,18 @@ class OpsRoutesTest {
             assertTrue(JSON.readTree(version.body()).path("version").isTextual(), version.body());
         }
     }
+
+    @Test
+    void engineStatusOnAGatewayIsTheClustersNotItsOwn() throws Exception {
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            // the agent has no llama-server where its config says; the gateway-only node's config is the default
+            cluster.start("pekko.cluster.roles = [agent]\nllmrt.backends.llama-cpp.binary = \"/nonexistent/llama-server\"");
+            int gateway = cluster.start("pekko.cluster.roles = [gateway]").port();
+            eventually(Duration.ofSeconds(20), () -> {
+                JsonNode status = JSON.readTree(send(gateway, "GET", "/engines/status", null).body());
+                assertTrue(status.path("llama.cpp").asText().startsWith("Not Installed"), status.toString());
+                assertTrue(status.path("sim").asText().startsWith("Running"), status.toString());
+            });
+        }
+    }
 }

@@ -10,8 +10,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -76,10 +78,23 @@ public final class ClusterStatus implements StatusSource {
                 }, system.executionContext());
     }
 
+    /**
+     * The cluster's backends, from what every agent node publishes: one status where all nodes
+     * agree, else each node's ({@code node: status; ...}); this node's own when no agent published yet.
+     */
     @Override
     public Map<String, String> backends() {
+        Map<String, Map<String, String>> byBackend = new TreeMap<>();
+        capacity.nodes().values().forEach(c -> c.backends().forEach((name, status) ->
+                byBackend.computeIfAbsent(name, k -> new TreeMap<>()).put(c.node(), status)));
         Map<String, String> out = new LinkedHashMap<>();
-        backends.forEach((name, b) -> out.put(name, b.status()));
+        if (byBackend.isEmpty()) {
+            backends.forEach((name, b) -> out.put(name, b.status()));
+            return out;
+        }
+        byBackend.forEach((name, perNode) -> out.put(name, perNode.values().stream().distinct().count() == 1
+                ? perNode.values().iterator().next()
+                : perNode.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).collect(Collectors.joining("; "))));
         return out;
     }
 }

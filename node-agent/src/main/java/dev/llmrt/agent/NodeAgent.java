@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -442,9 +443,16 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                     .map(RunnerRegistry.Entry::runnerId).toList()));
         }
         setup.publisher().accept(new NodeCapacity(setup.nodeName(), room.ramAvailable(), room.devices(), hosted, evictable,
-                setup.modelFiles(), calibration.learned(), setup.address(), publishedQueues, held));
+                setup.modelFiles(), calibration.learned(), setup.address(), publishedQueues, held, backendStatuses()));
         publishMetrics();
         return this;
+    }
+
+    /** Each backend's status on this node, as model-runner words it. */
+    private Map<String, String> backendStatuses() {
+        Map<String, String> out = new TreeMap<>();
+        setup.backends().forEach((name, backend) -> out.put(name, backend.status()));
+        return out;
     }
 
     /** The runners and GPUs as the metrics gauges show them until the next publish. */

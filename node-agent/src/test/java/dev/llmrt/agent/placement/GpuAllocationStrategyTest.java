@@ -17,7 +17,7 @@ class GpuAllocationStrategyTest {
 
     private static NodeCapacity node(String name, long freeGib, List<String> hosted, List<String> files) {
         return new NodeCapacity(name, 64 * GIB, List.of(new PlacementPlanner.Device(0, GpuKind.named("GPU"), freeGib * GIB)), hosted,
-                Map.of(), files, List.of(), name, Map.of(), Map.of());
+                Map.of(), files, List.of(), name, Map.of(), Map.of(), Map.of());
     }
 
     private static GpuAllocationStrategy strategy(CapacityView view, long needGib) {
