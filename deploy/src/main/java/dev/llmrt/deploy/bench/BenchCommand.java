@@ -236,7 +236,7 @@ public final class BenchCommand implements Callable<Integer> {
             for (int round = 0; round < nRounds; round++) {
                 for (var e : List.of(Map.entry("same node", port), Map.entry("cross-node", remotePort))) {
                     try (RawHttp client = new RawHttp(RawHttp.Target.tcp(e.getKey(), e.getValue()))) {
-                        for (int i = 0; i < (quick ? 200 : 1000); i++) {
+                        for (int i = 0; i < (quick ? 100 : 1000); i++) {
                             RawHttp.Timing t = client.post("/v1/chat/completions", body);
                             if (round > 0) {
                                 single.computeIfAbsent(e.getKey(), x -> new ArrayList<>()).add(t);
@@ -297,7 +297,7 @@ public final class BenchCommand implements Callable<Integer> {
             record.destroyForcibly();
         }
         Map<String, List<Double>> ms = new LinkedHashMap<>();
-        for (int round = 0; round < 2; round++) { // alternated, the best of each kept
+        for (int round = 0; round < (quick ? 1 : 2); round++) { // alternated, the best of each kept
             ms.computeIfAbsent("plain", k -> new ArrayList<>()).add(serveUntilReady(work, "plain", List.of()));
             if (Files.exists(archive)) {
                 ms.computeIfAbsent("AppCDS (deploy/scripts/serve.sh)", k -> new ArrayList<>())

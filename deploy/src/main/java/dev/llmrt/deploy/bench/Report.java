@@ -128,7 +128,7 @@ final class Report {
     }
 
     void startup(Map<String, Double> ms, String note) {
-        StringBuilder b = new StringBuilder("### `serve` start-up: JVM start to /ready answering 200 (best of 2)\n\n| JVM | ms |\n|---|---:|\n");
+        StringBuilder b = new StringBuilder("### `serve` start-up: JVM start to /ready answering 200 (the best of the runs)\n\n| JVM | ms |\n|---|---:|\n");
         ms.forEach((k, v) -> b.append(String.format("| %s | %.0f |%n", k, v)));
         if (note != null) {
             b.append("\n(").append(note).append(")\n");
