@@ -175,7 +175,7 @@ public final class LlmrtNode {
             OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
                     Materializer.matFromSystem(system), json, gatewayMetrics);
             StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, router,
-                    gatewaySettings.statusTimeout()), json, system.executionContext(), Materializer.matFromSystem(system),
+                    gatewaySettings.statusTimeout(), catalog.all().stream().map(spec -> spec.model()).toList()), json, system.executionContext(), Materializer.matFromSystem(system),
                     gatewaySettings.statusEventsInterval(), gatewaySettings.statusEventsKept());
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());

@@ -73,4 +73,25 @@ class OpsRoutesTest {
             });
         }
     }
+
+    @Test
+    void diskUsageSumsTheCatalogsModelFilesOnEveryAgent() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("llmrt-df-", ".gguf");
+        java.nio.file.Files.write(file, new byte[12345]);
+        String catalog = "llmrt.models = [ { name = \"on-disk\", backend = \"llama.cpp\", model = \"" + file + "\" } ]";
+        try (InJvmCluster cluster = new InJvmCluster(catalog)) {
+            cluster.start("pekko.cluster.roles = [agent]");
+            cluster.start("pekko.cluster.roles = [agent]");
+            int gateway = cluster.start("pekko.cluster.roles = [gateway]").port();
+            eventually(Duration.ofSeconds(20), () -> {
+                JsonNode df = JSON.readTree(send(gateway, "GET", "/engines/df", null).body());
+                assertTrue(df.path("models_disk_usage").isIntegralNumber(), df.toString());
+                assertTrue(df.path("default_backend_disk_usage").isIntegralNumber(), df.toString());
+                assertEquals(2 * 12345, df.path("models_disk_usage").asLong(), "the file on each of 2 agents: " + df);
+            });
+            assertEquals(200, send(gateway, "GET", "/exp/vDD4.40/engines/df", null).statusCode());
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
+    }
 }

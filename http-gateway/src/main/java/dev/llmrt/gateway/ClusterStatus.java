@@ -23,12 +23,15 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 public final class ClusterStatus implements StatusSource {
     private final ActorSystem<?> system;
     private final CapacityView capacity;
+    /** The catalog's model files (paths on the nodes), for the disk usage. */
+    private final List<String> modelPaths;
     private final Map<String, Backend> backends;
     private final ReplicaRouter router;
     private final Duration timeout;
 
     public ClusterStatus(ActorSystem<?> system, CapacityView capacity, Map<String, Backend> backends, ReplicaRouter router,
-                         Duration timeout) {
+                         Duration timeout, List<String> modelPaths) {
+        this.modelPaths = List.copyOf(modelPaths);
         this.system = system;
         this.capacity = capacity;
         this.backends = backends;
@@ -59,6 +62,23 @@ public final class ClusterStatus implements StatusSource {
                     return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> asks.stream()
                             .map(CompletableFuture::join).filter(r -> r != null)
                             .sorted(java.util.Comparator.comparing(NodeAgent.Runners::node)).toList());
+                }, system.executionContext());
+    }
+
+    @Override
+    public CompletionStage<NodeAgent.DiskUsed> diskUsage() {
+        return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
+                        replyTo -> Receptionist.find(NodeAgent.SERVICE_KEY, replyTo), timeout, system.scheduler())
+                .thenComposeAsync(listing -> {
+                    List<CompletableFuture<NodeAgent.DiskUsed>> asks = new ArrayList<>();
+                    for (ActorRef<NodeAgent.Command> agent : listing.getServiceInstances(NodeAgent.SERVICE_KEY)) {
+                        asks.add(AskPattern.<NodeAgent.Command, NodeAgent.DiskUsed>ask(agent,
+                                        replyTo -> new NodeAgent.DiskUsage(modelPaths, replyTo), timeout, system.scheduler())
+                                .toCompletableFuture().exceptionally(e -> new NodeAgent.DiskUsed(0, 0)));
+                    }
+                    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> new NodeAgent.DiskUsed(
+                            asks.stream().mapToLong(a -> a.join().models()).sum(),
+                            asks.stream().mapToLong(a -> a.join().defaultBackend()).sum()));
                 }, system.executionContext());
     }
 

@@ -75,6 +75,9 @@ public final class StatusRoutes extends AllDirectives {
         return concat(
                 path(PathMatchers.segment("engines").slash("unload"), () -> post(() -> entity(Unmarshaller.entityToString(),
                         body -> completeWithFuture(unload(body))))),
+                path(PathMatchers.segment("engines").slash("df"), () -> get(() -> completeWithFuture(source.diskUsage()
+                        .thenApply(d -> json(json.createObjectNode().put("models_disk_usage", d.models())
+                                .put("default_backend_disk_usage", d.defaultBackend())))))),
                 path(PathMatchers.segment("engines").slash("status"), () -> get(() -> complete(json(json.valueToTree(source.backends()))))),
                 path(PathMatchers.segment("engines").slash("ps"), () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks)))));
     }

@@ -25,6 +25,14 @@ public interface StatusSource {
         return java.util.concurrent.CompletableFuture.completedFuture(0);
     }
 
+    /**
+     * model-runner's {@code /engines/df} for the cluster: bytes of catalog model files summed over the
+     * nodes that hold them, and of the default backend's binary summed over the agent nodes.
+     */
+    default CompletionStage<NodeAgent.DiskUsed> diskUsage() {
+        return java.util.concurrent.CompletableFuture.completedFuture(new NodeAgent.DiskUsed(0, 0));
+    }
+
     /** How this gateway spreads each model's requests over its replicas. */
     default List<ReplicaRouter.LaneStatus> routing() {
         return List.of();

@@ -19,10 +19,15 @@ import dev.llmrt.agent.runner.RunnerRegistry;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.agent.runner.StatusCollector;
+import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.RunContext;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -31,11 +36,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -107,6 +115,14 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     /** This node's GPUs, what is reserved on each (index to bytes) and the overheads it learned. */
     public record GetCapacity(ActorRef<Capacity> replyTo) implements Command {}
+
+    /**
+     * model-runner's {@code /engines/df} on this node: bytes of those of {@code modelPaths} that are
+     * here (files, or directories summed), and of the default backend (llama.cpp's llama-server).
+     */
+    public record DiskUsage(List<String> modelPaths, ActorRef<DiskUsed> replyTo) implements Command {}
+
+    public record DiskUsed(long models, long defaultBackend) implements CborSerializable {}
 
     /** @param gpusRead whether the first GPU reading came (placement waits for it) */
     public record Capacity(String node, boolean gpusRead, List<GpuDevice> gpus, Map<Integer, Long> reservedPerGpu,
@@ -224,6 +240,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessageEquals(LoadTick.INSTANCE, this::onLoadTick)
                 .onMessage(ListRunners.class, this::onListRunners)
                 .onMessage(GetCapacity.class, this::onGetCapacity)
+                .onMessage(DiskUsage.class, this::onDiskUsage)
                 .onMessage(Unload.class, this::onUnload)
                 .onMessage(DrainModel.class, this::onDrainModel)
                 .onMessage(StopAll.class, this::onStopAll)
@@ -482,6 +499,34 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     }
 
     // ---- operations ----
+
+    /** Sizes files off the actor's thread (a model directory can hold many). */
+    private Behavior<Command> onDiskUsage(DiskUsage m) {
+        Optional<Path> llamaServer = setup.backends().get("llama.cpp") instanceof LlamaCppBackend l ? l.binary() : Optional.empty();
+        Executor blocking = getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.backendRunDispatcher()));
+        CompletableFuture.runAsync(() -> {
+            long models = m.modelPaths().stream().distinct().mapToLong(p -> bytes(Path.of(p))).sum();
+            m.replyTo().tell(new DiskUsed(models, llamaServer.map(NodeAgent::bytes).orElse(0L)));
+        }, blocking);
+        return this;
+    }
+
+    /** A file's size, a directory's files' sizes summed; 0 for what isn't there. */
+    private static long bytes(Path p) {
+        try {
+            if (Files.isRegularFile(p)) {
+                return Files.size(p);
+            }
+            if (Files.isDirectory(p)) {
+                try (var files = Files.walk(p)) {
+                    return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // unreadable: counted as nothing
+        }
+        return 0;
+    }
 
     private Behavior<Command> onGetCapacity(GetCapacity m) {
         m.replyTo().tell(new Capacity(setup.nodeName(), inventoryRead, devices, ledger.reservedPerGpu(), calibration.learned()));

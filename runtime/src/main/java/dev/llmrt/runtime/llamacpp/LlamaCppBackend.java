@@ -39,6 +39,11 @@ public final class LlamaCppBackend implements Backend {
     private final LlamaCppMemoryEstimator estimator;
     private volatile String version;
 
+    /** Where llama-server is expected (it may not be there: see {@link #status()}). */
+    public Optional<Path> binary() {
+        return binary;
+    }
+
     public LlamaCppBackend(Optional<Path> binary, ProcessRunner.Limits process, LlamaCppMemoryEstimator.Settings memory) {
         this.binary = binary;
         this.runner = new ProcessRunner(NAME, process, LlamaCppBackend::explain);
