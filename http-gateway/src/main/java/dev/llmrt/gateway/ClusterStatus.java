@@ -7,17 +7,21 @@ import dev.llmrt.gateway.routing.ReplicaRouter;
 import dev.llmrt.runtime.spi.Backend;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.stream.Collectors;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.japi.function.Function;
 
 /** Status gathered from the cluster: node agents found through the receptionist, capacity from Distributed Data. */
 public final class ClusterStatus implements StatusSource {
@@ -51,51 +55,41 @@ public final class ClusterStatus implements StatusSource {
 
     @Override
     public CompletionStage<List<NodeAgent.Runners>> runners() {
-        return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
-                        replyTo -> Receptionist.find(NodeAgent.SERVICE_KEY, replyTo), timeout, system.scheduler())
-                .thenComposeAsync(listing -> {
-                    List<CompletableFuture<NodeAgent.Runners>> asks = new ArrayList<>();
-                    for (ActorRef<NodeAgent.Command> agent : listing.getServiceInstances(NodeAgent.SERVICE_KEY)) {
-                        asks.add(AskPattern.<NodeAgent.Command, NodeAgent.Runners>ask(agent, NodeAgent.ListRunners::new,
-                                timeout, system.scheduler()).toCompletableFuture().exceptionally(e -> null));
-                    }
-                    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> asks.stream()
-                            .map(CompletableFuture::join).filter(r -> r != null)
-                            .sorted(java.util.Comparator.comparing(NodeAgent.Runners::node)).toList());
-                }, system.executionContext());
+        return askEveryAgent(NodeAgent.ListRunners::new).thenApply(answers -> answers.stream()
+                .sorted(Comparator.comparing(NodeAgent.Runners::node)).toList());
     }
 
     @Override
     public CompletionStage<NodeAgent.DiskUsed> diskUsage() {
-        return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
-                        replyTo -> Receptionist.find(NodeAgent.SERVICE_KEY, replyTo), timeout, system.scheduler())
-                .thenComposeAsync(listing -> {
-                    List<CompletableFuture<NodeAgent.DiskUsed>> asks = new ArrayList<>();
-                    for (ActorRef<NodeAgent.Command> agent : listing.getServiceInstances(NodeAgent.SERVICE_KEY)) {
-                        asks.add(AskPattern.<NodeAgent.Command, NodeAgent.DiskUsed>ask(agent,
-                                        replyTo -> new NodeAgent.DiskUsage(modelPaths, replyTo), timeout, system.scheduler())
-                                .toCompletableFuture().exceptionally(e -> new NodeAgent.DiskUsed(0, 0)));
-                    }
-                    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> new NodeAgent.DiskUsed(
-                            asks.stream().mapToLong(a -> a.join().models()).sum(),
-                            asks.stream().mapToLong(a -> a.join().defaultBackend()).sum()));
-                }, system.executionContext());
+        return this.<NodeAgent.DiskUsed>askEveryAgent(replyTo -> new NodeAgent.DiskUsage(modelPaths, replyTo))
+                .thenApply(answers -> new NodeAgent.DiskUsed(answers.stream().mapToLong(NodeAgent.DiskUsed::models).sum(),
+                        answers.stream().mapToLong(NodeAgent.DiskUsed::defaultBackend).sum()));
     }
 
     @Override
     public CompletionStage<Integer> unload(boolean all, String backend, List<String> models) {
+        return this.<NodeAgent.Unloaded>askEveryAgent(replyTo -> new NodeAgent.Unload(all, backend, models, replyTo))
+                .thenApply(answers -> answers.stream().mapToInt(NodeAgent.Unloaded::unloadedRunners).sum());
+    }
+
+    /**
+     * Asks every node agent the receptionist knows, at once; the answers of those that answered
+     * within the timeout (an agent that didn't is left out).
+     */
+    private <T> CompletionStage<List<T>> askEveryAgent(Function<ActorRef<T>, NodeAgent.Command> question) {
+        Executor callbacks = system.executionContext();
         return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
                         replyTo -> Receptionist.find(NodeAgent.SERVICE_KEY, replyTo), timeout, system.scheduler())
                 .thenComposeAsync(listing -> {
-                    List<CompletableFuture<Integer>> asks = new ArrayList<>();
+                    List<CompletableFuture<T>> asks = new ArrayList<>();
                     for (ActorRef<NodeAgent.Command> agent : listing.getServiceInstances(NodeAgent.SERVICE_KEY)) {
-                        asks.add(AskPattern.<NodeAgent.Command, NodeAgent.Unloaded>ask(agent,
-                                        replyTo -> new NodeAgent.Unload(all, backend, models, replyTo), timeout, system.scheduler())
-                                .toCompletableFuture().thenApply(NodeAgent.Unloaded::unloadedRunners).exceptionally(e -> 0));
+                        // never a default-executor callback on the stage Pekko returns (see ReplicaRouter)
+                        asks.add(AskPattern.<NodeAgent.Command, T>ask(agent, question, timeout, system.scheduler())
+                                .toCompletableFuture().handleAsync((answer, e) -> e == null ? answer : null, callbacks));
                     }
-                    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
-                            .thenApply(x -> asks.stream().mapToInt(CompletableFuture::join).sum());
-                }, system.executionContext());
+                    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(x -> asks.stream()
+                            .map(CompletableFuture::join).filter(Objects::nonNull).toList());
+                }, callbacks);
     }
 
     /**

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -107,7 +108,7 @@ final class StatusFeed {
         });
         Set<String> nodesNow = new HashSet<>();
         status.path("nodes").forEach(n -> nodesNow.add(n.path("node").asText()));
-        java.util.ArrayList<ObjectNode> out = new java.util.ArrayList<>();
+        List<ObjectNode> out = new ArrayList<>();
         if (runnerStates != null) {
             states.forEach((key, state) -> {
                 String before = runnerStates.get(key);

@@ -10,9 +10,11 @@ import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.gateway.routing.ReplicaRouter;
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -87,7 +89,7 @@ public final class StatusRoutes extends AllDirectives {
         JsonNode body;
         try {
             body = text.isBlank() ? json.createObjectNode() : json.readTree(text);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return CompletableFuture.completedFuture(OpenAiErrors.badRequest("request body is not valid JSON"));
         }
         List<String> models = new ArrayList<>();
@@ -126,7 +128,7 @@ public final class StatusRoutes extends AllDirectives {
         ObjectNode root = json.createObjectNode();
         ArrayNode capacity = root.putArray("nodes");
         for (NodeCapacity c : source.capacity().values().stream()
-                .sorted(java.util.Comparator.comparing(NodeCapacity::node)).toList()) {
+                .sorted(Comparator.comparing(NodeCapacity::node)).toList()) {
             ObjectNode n = capacity.addObject().put("node", c.node()).put("ram_available_bytes", c.ramAvailable());
             ArrayNode gpus = n.putArray("gpus");
             for (PlacementPlanner.Device g : c.gpus()) {
@@ -176,7 +178,7 @@ public final class StatusRoutes extends AllDirectives {
         return root;
     }
 
-    private static HttpResponse json(com.fasterxml.jackson.databind.JsonNode node) {
+    private static HttpResponse json(JsonNode node) {
         return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, node.toString());
     }
 }

@@ -5,6 +5,7 @@ import dev.llmrt.agent.placement.NodeCapacity;
 import dev.llmrt.gateway.routing.ReplicaRouter;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /** What the status routes show: every node's capacity and runners, and each backend's state. */
@@ -22,7 +23,7 @@ public interface StatusSource {
      * answers how many were told to stop.
      */
     default CompletionStage<Integer> unload(boolean all, String backend, List<String> models) {
-        return java.util.concurrent.CompletableFuture.completedFuture(0);
+        return CompletableFuture.completedFuture(0);
     }
 
     /**
@@ -30,7 +31,7 @@ public interface StatusSource {
      * nodes that hold them, and of the default backend's binary summed over the agent nodes.
      */
     default CompletionStage<NodeAgent.DiskUsed> diskUsage() {
-        return java.util.concurrent.CompletableFuture.completedFuture(new NodeAgent.DiskUsed(0, 0));
+        return CompletableFuture.completedFuture(new NodeAgent.DiskUsed(0, 0));
     }
 
     /** How this gateway spreads each model's requests over its replicas. */

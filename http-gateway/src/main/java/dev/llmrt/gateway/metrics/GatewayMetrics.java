@@ -7,9 +7,11 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.util.ByteString;
 
@@ -112,11 +114,11 @@ public final class GatewayMetrics {
                             countUsage(model, bytes, at, bytes.length - at);
                         }
                     }
-                    return org.apache.pekko.japi.Pair.create(last, part);
+                    return Pair.create(last, part);
                 },
                 last -> {
                     answered(model, route, status, origin, startNanos);
-                    return java.util.Optional.empty();
+                    return Optional.empty();
                 });
     }
 

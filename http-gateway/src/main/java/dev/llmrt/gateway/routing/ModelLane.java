@@ -477,9 +477,7 @@ final class ModelLane {
     /** A ready replica whose runner isn't known: a warm-up (answered at once by a ready runner) names it. */
     private void learnRunner(Replica r) {
         if (r.runner == null && r.ready && !r.warming && !r.down && r.node != null) {
-            r.warming = true;
-            String node = r.node;
-            replicas.warm(r.index, responseTimeout).whenCompleteAsync((warmed, err) -> warmed(r, node, warmed, err), callbacks);
+            warm(r);
         }
     }
 
@@ -602,6 +600,11 @@ final class ModelLane {
                 || (r.warmFailedAt != Long.MIN_VALUE && now - r.warmFailedAt < settings.warmRetry().toNanos())) {
             return;
         }
+        warm(r);
+    }
+
+    /** Asks the replica to be ready (placing and loading it if needed); its answer names its runner. Callers hold the lock. */
+    private void warm(Replica r) {
         r.warming = true;
         String node = r.node;
         replicas.warm(r.index, responseTimeout).whenCompleteAsync((warmed, err) -> warmed(r, node, warmed, err), callbacks);

@@ -6,6 +6,7 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.List;
+import java.util.function.ToLongFunction;
 
 /**
  * What a node agent counts: runner load times, restarts, evictions, placement decisions, each
@@ -63,7 +64,7 @@ public final class NodeMetrics {
                 "GPU memory this node's runners use, as nvidia-smi measures it", Gpu::usedByRunners);
     }
 
-    private void gpuGauge(PrometheusRegistry registry, String name, String help, java.util.function.ToLongFunction<Gpu> value) {
+    private void gpuGauge(PrometheusRegistry registry, String name, String help, ToLongFunction<Gpu> value) {
         GaugeWithCallback.builder().name(name).help(help).labelNames("node", "gpu", "name")
                 .callback(cb -> gpus.forEach(g -> cb.call(value.applyAsLong(g), node, Integer.toString(g.index()), g.name())))
                 .register(registry);

@@ -124,8 +124,12 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private int restarts;
     private String lastError;
     private long pid = -1;
-    private int inFlight;
     private boolean draining;
+
+    /** Requests sent to the backend and not finished (kept in {@link RunnerLoad}, which others read). */
+    private int inFlight() {
+        return load.inFlight.get();
+    }
     /**
      * Requests waiting for the backend (beyond what it runs at once), for the node agent to publish
      * without asking: it changes with every request.
@@ -363,8 +367,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private void forward(Dispatch d) {
-        load.inFlight.set(inFlight + 1);
-        if (inFlight++ == 0) {
+        if (load.inFlight.getAndIncrement() == 0) {
             publish(); // busy: the agent must not evict it
         }
         updateQueued();
@@ -423,8 +426,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private Behavior<Command> onRequestFinished() {
-        inFlight--;
-        load.inFlight.set(inFlight);
+        int inFlight = load.inFlight.decrementAndGet();
         updateQueued();
         lastUsed = System.currentTimeMillis();
         if (draining && inFlight == 0) {
@@ -439,7 +441,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     /** Keep-alive: 0 unloads right after the last request, negative never, otherwise after that idle time. */
     private void scheduleIdleIfUnused() {
-        if (inFlight > 0 || !pending.isEmpty() || phase == Phase.STOPPING || spec.keepAliveMillis() < 0) {
+        if (inFlight() > 0 || !pending.isEmpty() || phase == Phase.STOPPING || spec.keepAliveMillis() < 0) {
             return;
         }
         if (spec.keepAliveMillis() == 0) {
@@ -450,7 +452,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private Behavior<Command> onIdleTimeout() {
-        if (inFlight > 0 || !pending.isEmpty() || phase == Phase.STOPPING) {
+        if (inFlight() > 0 || !pending.isEmpty() || phase == Phase.STOPPING) {
             return this;
         }
         getContext().getLog().info("runner {} ({} {}) idle for its keep-alive of {} ms: unloading", runnerId,
@@ -459,11 +461,11 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     }
 
     private Behavior<Command> onDrain() {
-        if (phase != Phase.READY || inFlight == 0) {
+        if (phase != Phase.READY || inFlight() == 0) {
             return onUnload();
         }
         getContext().getLog().info("runner {} ({} {}) draining {} request(s) before it stops", runnerId, backend.name(),
-                spec.name(), inFlight);
+                spec.name(), inFlight());
         draining = true;
         phase = Phase.STOPPING; // takes nothing new; the process runs until the last request ends
         timers.cancelAll();
@@ -539,7 +541,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     private RunnerStatus status() {
         return new RunnerStatus(runnerId, backend.name(), spec.name(), mode.wireName(), phase, pid, restarts, lastError,
-                inFlight, pending.size(), lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString(),
+                inFlight(), pending.size(), lastUsed, spec.keepAliveMillis(), startedAt, readyAt, socket.toString(),
                 placement.indices(), placement.vram(), -1);
     }
 
