@@ -149,32 +149,48 @@ public final class BenchCommand implements Callable<Integer> {
     private void throughput(Path work, int port, Path socket, NginxProxy nginx, List<Integer> levels, double secs,
                             int nRounds, byte[] body) throws Exception {
         Wrk wrk = Wrk.available() ? new Wrk(work, body) : null;
-        String url = "http://127.0.0.1:%d/v1/chat/completions";
         for (int c : levels) {
-            Map<String, List<Wrk.Figures>> byTarget = new LinkedHashMap<>();
-            for (int round = 0; round < nRounds; round++) {
+            report.throughput(c, rounds("c=" + c, nRounds, warmUp -> {
                 // the first round warms the JIT up: longer than the others
-                double s = round == 0 ? Math.max(secs, quick ? 3 : 10) : secs;
+                double s = warmUp ? Math.max(secs, quick ? 3 : 10) : secs;
                 Map<String, Wrk.Figures> r = new LinkedHashMap<>();
                 r.put("direct", Load.run(RawHttp.Target.unix("direct", socket), body, c, s));
                 long cpu0 = Cpu.ofThisJvm();
-                Wrk.Figures g = wrk != null ? wrk.run(url.formatted(port), c, s)
-                        : Load.run(RawHttp.Target.tcp("gateway", port), body, c, s);
+                Wrk.Figures g = tcpLoad(wrk, "gateway", port, body, c, s);
                 // with wrk, this JVM runs only the gateway and the agent meanwhile: their CPU per request
                 r.put("gateway", wrk != null ? g.withCpu(Cpu.ofThisJvm() - cpu0, s) : g);
                 if (nginx != null) {
                     long n0 = nginx.cpuNanos();
-                    Wrk.Figures n = wrk != null ? wrk.run(url.formatted(nginx.port), c, s)
-                            : Load.run(RawHttp.Target.tcp("nginx", nginx.port), body, c, s);
+                    Wrk.Figures n = tcpLoad(wrk, "nginx", nginx.port, body, c, s);
                     r.put("nginx", n.withCpu(nginx.cpuNanos() - n0, s));
                 }
-                System.out.printf("c=%d round %d%s: %s%n", c, round, round == 0 ? " (warm-up)" : "", Report.brief(r));
-                if (round > 0) {
-                    r.forEach((k, v) -> byTarget.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
-                }
-            }
-            report.throughput(c, byTarget);
+                return r;
+            }));
         }
+    }
+
+    /** One alternation of the targets: what each gave. */
+    private interface Round {
+        Map<String, Wrk.Figures> run(boolean warmUp) throws Exception;
+    }
+
+    /** Rounds printed as they go, the first a warm-up; what the measured ones gave, per target. */
+    private static Map<String, List<Wrk.Figures>> rounds(String label, int nRounds, Round round) throws Exception {
+        Map<String, List<Wrk.Figures>> byTarget = new LinkedHashMap<>();
+        for (int i = 0; i < nRounds; i++) {
+            Map<String, Wrk.Figures> r = round.run(i == 0);
+            System.out.printf("%s round %d%s: %s%n", label, i, i == 0 ? " (warm-up)" : "", Report.brief(r));
+            if (i > 0) {
+                r.forEach((k, v) -> byTarget.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+            }
+        }
+        return byTarget;
+    }
+
+    /** Load on a loopback port: from wrk when it is installed, else from the bench's own client. */
+    private static Wrk.Figures tcpLoad(Wrk wrk, String name, int port, byte[] body, int c, double secs) throws Exception {
+        return wrk != null ? wrk.run("http://127.0.0.1:" + port + "/v1/chat/completions", c, secs)
+                : Load.run(RawHttp.Target.tcp(name, port), body, c, secs);
     }
 
     // ---- streaming: time to first token, gap per token ----
@@ -219,19 +235,12 @@ public final class BenchCommand implements Callable<Integer> {
                 first.post("/v1/chat/completions", body);
             }
             Wrk wrk = Wrk.available() ? new Wrk(work, body) : null;
-            Map<String, List<Wrk.Figures>> byTarget = new LinkedHashMap<>();
-            for (int round = 0; round < nRounds; round++) {
+            Map<String, List<Wrk.Figures>> byTarget = rounds("cross-node", nRounds, warmUp -> {
                 Map<String, Wrk.Figures> r = new LinkedHashMap<>();
-                for (var e : Map.of("same node", port, "cross-node", remotePort).entrySet().stream()
-                        .sorted(Map.Entry.comparingByKey(java.util.Comparator.reverseOrder())).toList()) {
-                    r.put(e.getKey(), wrk != null ? wrk.run("http://127.0.0.1:" + e.getValue() + "/v1/chat/completions", 32, secs)
-                            : Load.run(RawHttp.Target.tcp(e.getKey(), e.getValue()), body, 32, secs));
-                }
-                System.out.printf("cross-node round %d%s: %s%n", round, round == 0 ? " (warm-up)" : "", Report.brief(r));
-                if (round > 0) {
-                    r.forEach((k, v) -> byTarget.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
-                }
-            }
+                r.put("same node", tcpLoad(wrk, "same node", port, body, 32, secs));
+                r.put("cross-node", tcpLoad(wrk, "cross-node", remotePort, body, 32, secs));
+                return r;
+            });
             Map<String, List<RawHttp.Timing>> single = new LinkedHashMap<>();
             for (int round = 0; round < nRounds; round++) {
                 for (var e : List.of(Map.entry("same node", port), Map.entry("cross-node", remotePort))) {

@@ -22,14 +22,9 @@ final class OpenStreams implements AutoCloseable {
 
     /** Opens {@code n} connections to 127.0.0.1:{@code port}, each sending one streaming POST. */
     OpenStreams(int port, String path, byte[] body, int n) throws IOException {
-        byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
-                + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
         for (int i = 0; i < n; i++) {
             SocketChannel ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
-            ByteBuffer[] out = {ByteBuffer.wrap(head), ByteBuffer.wrap(body)};
-            while (out[1].hasRemaining()) {
-                ch.write(out);
-            }
+            RawHttp.send(ch, path, body);
             ch.configureBlocking(false);
             ch.register(selector, SelectionKey.OP_READ, new boolean[] {false});
             channels.add(ch);

@@ -46,14 +46,19 @@ final class RawHttp implements AutoCloseable {
                     ? StandardProtocolFamily.UNIX : StandardProtocolFamily.INET);
             ch.connect(target.address());
         }
+        long t0 = System.nanoTime();
+        send(ch, path, body);
+        return read(t0);
+    }
+
+    /** Writes a JSON POST, head and body, on a blocking channel. */
+    static void send(SocketChannel ch, String path, byte[] body) throws IOException {
         byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
-        long t0 = System.nanoTime();
         ByteBuffer[] out = {ByteBuffer.wrap(head), ByteBuffer.wrap(body)};
         while (out[1].hasRemaining()) {
             ch.write(out);
         }
-        return read(t0);
     }
 
     private Timing read(long t0) throws IOException {

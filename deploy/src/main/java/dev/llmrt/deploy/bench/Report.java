@@ -3,6 +3,7 @@ package dev.llmrt.deploy.bench;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -44,7 +45,7 @@ final class Report {
         StringBuilder b = new StringBuilder();
         b.append(String.format("### Non-streaming chat, concurrency %d%n%n", c));
         b.append("| path | req/s | p50 ms | p99 ms | proxy CPU us/request | errors |\n|---|---:|---:|---:|---:|---:|\n");
-        Map<String, Wrk.Figures> f = new java.util.LinkedHashMap<>();
+        Map<String, Wrk.Figures> f = new LinkedHashMap<>();
         byTarget.forEach((k, v) -> f.put(k, combine(v)));
         f.forEach((k, v) -> b.append(String.format("| %s | %.0f | %.2f | %.2f | %s | %d |%n", label(k), v.rps(), v.p50Ms(),
                 v.p99Ms(), Double.isNaN(v.cpuMicros()) ? "" : String.format("%.0f", v.cpuMicros()), v.errors())));
