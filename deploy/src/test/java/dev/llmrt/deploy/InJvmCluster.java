@@ -54,7 +54,8 @@ final class InJvmCluster implements AutoCloseable {
         for (LlmrtNode n : nodes) {
             n.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
         }
-        assertEquals(List.of(), ProcessHandle.current().children().filter(ProcessHandle::isAlive).toList(),
+        assertEquals(List.of(), ProcessHandle.current().children().filter(ProcessHandle::isAlive)
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList(),
                 "runner processes outlived their nodes");
     }
 }

@@ -210,6 +210,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final List<ForRunner> waitingForRoom = new ArrayList<>();
     private List<GpuDevice> devices = List.of();
     private boolean inventoryRead;
+    /** StopAll came: the node is shutting down and starts no runner (its sharding may still route work here). */
+    private boolean stopping;
     private long runnerSeq;
     private Map<String, Integer> publishedQueues = Map.of();
 
@@ -250,6 +252,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     // ---- requests and placement ----
 
     private Behavior<Command> onWork(ForRunner d) {
+        if (stopping) {
+            d.refuse(FailureKind.RUNNER_UNAVAILABLE, "node " + setup.nodeName() + " is shutting down");
+            return this;
+        }
         if (!inventoryRead) {
             beforeInventory.add(d);
             return this;
@@ -566,6 +572,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     }
 
     private Behavior<Command> onStopAll(StopAll m) {
+        stopping = true;
+        String why = "node " + setup.nodeName() + " is shutting down";
+        beforeInventory.forEach(d -> d.refuse(FailureKind.RUNNER_UNAVAILABLE, why));
+        beforeInventory.clear();
+        waitingForRoom.forEach(d -> d.refuse(FailureKind.RUNNER_UNAVAILABLE, why));
+        waitingForRoom.clear();
         runners.all().forEach(e -> {
             e.ref().tell(RunnerSupervisor.Unload.INSTANCE);
             runners.stopAccepting(e.ref());

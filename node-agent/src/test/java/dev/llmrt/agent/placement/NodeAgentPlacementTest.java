@@ -115,6 +115,19 @@ class NodeAgentPlacementTest {
     }
 
     @Test
+    void aStoppingNodeStartsNoRunnerForWorkThatArrivesLate() {
+        ActorRef<NodeAgent.Command> agent = agent();
+        assertEquals(200, ((InferenceProtocol.Completed) call(agent, model("early", 1, -1))).status());
+        TestProbe<NodeAgent.Done> done = testKit.createTestProbe();
+        agent.tell(new NodeAgent.StopAll(done.getRef()));
+        // sharding still routes here after StopAll (its regions stop in a later shutdown phase)
+        InferenceProtocol.Failed late = assertInstanceOf(InferenceProtocol.Failed.class, call(agent, model("late", 1, -1)));
+        assertEquals("node node-a is shutting down", late.message());
+        done.expectMessage(Duration.ofSeconds(30), NodeAgent.Done.INSTANCE);
+        assertEquals(List.of(), runners(agent));
+    }
+
+    @Test
     void idleRunnersAreEvictedLeastRecentlyUsedFirstButNeverKeepAliveMinusOne() throws Exception {
         ActorRef<NodeAgent.Command> agent = agent();
         call(agent, model("pinned", 20, -1)); // GPU 0, never evicted
