@@ -17,8 +17,11 @@ import dev.llmrt.agent.placement.OverheadCalibration;
 import dev.llmrt.agent.placement.PlacementPlanner;
 import dev.llmrt.agent.placement.PlacementSettings;
 import dev.llmrt.agent.model.ModelCatalog;
+import dev.llmrt.agent.model.ModelConfiguration;
+import dev.llmrt.agent.model.ModelConfigurations;
 import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.gateway.ClusterStatus;
+import dev.llmrt.gateway.ConfigureRoutes;
 import dev.llmrt.gateway.GatewayServer;
 import dev.llmrt.gateway.HealthRoutes;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
@@ -142,6 +145,9 @@ public final class LlmrtNode {
                 return live;
             });
             ActorRef<ReplicatedMap.Command<NodeCapacity>> registry = ctx.spawn(CapacityRegistry.create(capacity), "capacity");
+            // run-time model configurations (_configure): every node's catalog applies them
+            ActorRef<ReplicatedMap.Command<ModelConfiguration>> configurations =
+                    ctx.spawn(ModelConfigurations.create(catalog), "model-configurations");
             // one estimate per model for the node's agent and its allocation strategy alike
             Demands demands = new Demands(backends);
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
@@ -174,9 +180,13 @@ public final class LlmrtNode {
                     gatewaySettings.responseTimeout(), gatewayMetrics);
             OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
                     Materializer.matFromSystem(system), json, gatewayMetrics);
-            StatusRoutes status = new StatusRoutes(new ClusterStatus(system, capacity, backends, router,
-                    gatewaySettings.statusTimeout(), catalog.all().stream().map(spec -> spec.model()).toList()), json, system.executionContext(), Materializer.matFromSystem(system),
-                    gatewaySettings.statusEventsInterval(), gatewaySettings.statusEventsKept());
+            ClusterStatus clusterStatus = new ClusterStatus(system, capacity, backends, router,
+                    gatewaySettings.statusTimeout(), catalog.all().stream().map(spec -> spec.model()).toList());
+            ConfigureRoutes configure = new ConfigureRoutes(catalog, backends,
+                    configureCluster(system, clusterStatus, configurations, router, gatewaySettings.statusTimeout()),
+                    json, system.executionContext());
+            StatusRoutes status = new StatusRoutes(clusterStatus, json, system.executionContext(), Materializer.matFromSystem(system),
+                    gatewaySettings.statusEventsInterval(), gatewaySettings.statusEventsKept(), configure.route());
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
             new GatewayServer(system, openAi, status, health, metrics).bind(gatewaySettings)
@@ -249,6 +259,35 @@ public final class LlmrtNode {
                 .filter(spec -> backends.containsKey(spec.backend()) && !backends.get(spec.backend()).usesExternalModelManagement())
                 .filter(spec -> Files.exists(Path.of(spec.model())))
                 .map(spec -> spec.name()).toList();
+    }
+
+    /** What _configure does in the cluster: ask the agents, write to a majority, preload through the router. */
+    private static ConfigureRoutes.Cluster configureCluster(ActorSystem<Void> system, ClusterStatus status,
+                                                           ActorRef<ReplicatedMap.Command<ModelConfiguration>> configurations,
+                                                           ReplicaRouter router, Duration timeout) {
+        return new ConfigureRoutes.Cluster() {
+            @Override
+            public CompletionStage<List<NodeAgent.Runners>> runners() {
+                return status.runners();
+            }
+
+            @Override
+            public CompletionStage<Integer> unload(String model) {
+                return status.unload(false, "", List.of(model));
+            }
+
+            @Override
+            public CompletionStage<Boolean> store(ModelConfiguration c) {
+                return AskPattern.<ReplicatedMap.Command<ModelConfiguration>, Boolean>ask(configurations,
+                        replyTo -> new ReplicatedMap.PutOnMajority<>(c.model(), c, timeout, replyTo),
+                        timeout.plus(timeout), system.scheduler());
+            }
+
+            @Override
+            public CompletionStage<Boolean> preload(String model, BackendMode mode) {
+                return router.preload(model, mode);
+            }
+        };
     }
 
     private static void stopRunnersOnShutdown(ActorSystem<Void> system, ActorRef<NodeAgent.Command> agent, Duration timeout) {

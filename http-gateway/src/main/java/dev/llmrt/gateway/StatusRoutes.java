@@ -40,6 +40,7 @@ public final class StatusRoutes extends AllDirectives {
     private final Executor callbacks;
 
     private final StatusFeed feed;
+    private final Route moreEngines;
     private static final String VERSION = versionOf(StatusRoutes.class);
 
     private static String versionOf(Class<?> c) {
@@ -53,6 +54,13 @@ public final class StatusRoutes extends AllDirectives {
      */
     public StatusRoutes(StatusSource source, ObjectMapper json, Executor callbacks, Materializer materializer,
                         Duration eventsInterval, int keepEvents) {
+        this(source, json, callbacks, materializer, eventsInterval, keepEvents, null);
+    }
+
+    /** @param moreEngines further routes under {@code /engines} (served under /exp/vDD4.40 too), or null */
+    public StatusRoutes(StatusSource source, ObjectMapper json, Executor callbacks, Materializer materializer,
+                        Duration eventsInterval, int keepEvents, Route moreEngines) {
+        this.moreEngines = moreEngines;
         this.source = source;
         this.json = json;
         this.callbacks = callbacks;
@@ -74,7 +82,7 @@ public final class StatusRoutes extends AllDirectives {
 
     /** model-runner's ops routes, also served under /exp/vDD4.40. */
     private Route engines() {
-        return concat(
+        return concat(moreEngines != null ? moreEngines : reject(),
                 path(PathMatchers.segment("engines").slash("unload"), () -> post(() -> entity(Unmarshaller.entityToString(),
                         body -> completeWithFuture(unload(body))))),
                 path(PathMatchers.segment("engines").slash("df"), () -> get(() -> completeWithFuture(source.diskUsage()

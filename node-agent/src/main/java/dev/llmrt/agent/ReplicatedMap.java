@@ -1,7 +1,9 @@
 package dev.llmrt.agent;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ddata.Key;
@@ -24,6 +26,16 @@ public final class ReplicatedMap {
     /** Sets {@code key} to {@code value} cluster-wide. */
     public record Put<V>(String key, V value) implements Command<V> {}
 
+    /**
+     * Sets {@code key} to {@code value} on a majority of the nodes before answering true (false if
+     * that didn't happen within {@code timeout}; the value may still spread): for what must outlive
+     * the node that took it.
+     */
+    public record PutOnMajority<V>(String key, V value, Duration timeout, ActorRef<Boolean> replyTo) implements Command<V> {}
+
+    private record Confirmed<V>(Replicator.UpdateResponse<LWWMap<String, V>> response, ActorRef<Boolean> replyTo)
+            implements Command<V> {}
+
     private record Updated<V>(Replicator.UpdateResponse<LWWMap<String, V>> response) implements Command<V> {}
 
     private record Changed<V>(Replicator.SubscribeResponse<LWWMap<String, V>> response) implements Command<V> {}
@@ -40,6 +52,19 @@ public final class ReplicatedMap {
                         Put<V> put = (Put<V>) p;
                         adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(), Replicator.writeLocal(),
                                 replyTo, map -> map.put(self, put.key(), put.value())), Updated::new);
+                        return Behaviors.same();
+                    })
+                    .onMessage(PutOnMajority.class, p -> {
+                        PutOnMajority<V> put = (PutOnMajority<V>) p;
+                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(),
+                                        new Replicator.WriteMajority(put.timeout()), replyTo,
+                                        map -> map.put(self, put.key(), put.value())),
+                                response -> new Confirmed<>(response, put.replyTo()));
+                        return Behaviors.same();
+                    })
+                    .onMessage(Confirmed.class, c -> {
+                        Confirmed<V> confirmed = (Confirmed<V>) c;
+                        confirmed.replyTo().tell(confirmed.response() instanceof Replicator.UpdateSuccess);
                         return Behaviors.same();
                     })
                     .onMessage(Updated.class, u -> Behaviors.same())

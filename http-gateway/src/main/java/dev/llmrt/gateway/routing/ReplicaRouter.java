@@ -113,6 +113,13 @@ public final class ReplicaRouter implements ModelRouter {
         return lanes.computeIfAbsent(new LaneKey(model, mode), this::lane).submit(request, affinity);
     }
 
+    /** Starts the runner of (model, mode) for its first replica, where placement puts it; true once it is ready. */
+    public CompletionStage<Boolean> preload(String model, BackendMode mode) {
+        return sharding.entityRefFor(ModelEntity.KEY, ModelCatalog.replicaId(model, 0))
+                .<InferenceProtocol.Warmed>ask(replyTo -> new ModelEntity.Warm(mode, replyTo), responseTimeout)
+                .thenApplyAsync(InferenceProtocol.Warmed::ready, system.executionContext());
+    }
+
     public List<LaneStatus> status() {
         List<LaneStatus> out = new ArrayList<>();
         lanes.forEach((k, lane) -> {

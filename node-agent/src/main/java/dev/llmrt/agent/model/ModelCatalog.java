@@ -42,7 +42,29 @@ public final class ModelCatalog {
             }
         }
         this.models = Map.copyOf(byName);
+        this.effective = this.models;
         this.order = List.copyOf(byName.keySet());
+    }
+
+    /** The catalog's specs with the cluster's run-time configurations applied; replaced whole on each change. */
+    private volatile Map<String, ModelSpec> effective;
+    private volatile Map<String, ModelConfiguration> configurations = Map.of();
+
+    /**
+     * Applies the cluster's run-time configurations (model name to configuration): from now on
+     * {@link #find} and {@link #all} return the models as configured. Configurations of models
+     * not in the catalog are kept for {@link #configurations} but change nothing.
+     */
+    public void configure(Map<String, ModelConfiguration> byModel) {
+        Map<String, ModelSpec> next = new LinkedHashMap<>(models);
+        byModel.forEach((name, c) -> next.computeIfPresent(name, (n, spec) -> c.applyTo(spec)));
+        configurations = Map.copyOf(byModel);
+        effective = Map.copyOf(next);
+    }
+
+    /** The run-time configurations in force, by model name. */
+    public Map<String, ModelConfiguration> configurations() {
+        return configurations;
     }
 
     private final List<String> order;
@@ -121,31 +143,18 @@ public final class ModelCatalog {
         return i < 0 ? replicaId : replicaId.substring(0, i);
     }
 
-    /**
-     * model-runner's keep_alive forms: {@code "5m"}, {@code "1h"}, {@code "30s"}, {@code "0"} (unload
-     * after the last request), any negative number (never unload). Returns milliseconds, negative = never.
-     */
+    /** A keep-alive in milliseconds, negative = never: see {@link KeepAlive#parseMillis}. */
     public static long keepAliveMillis(String value) {
-        String v = value.trim();
-        if (v.startsWith("-")) {
-            return -1;
-        }
-        if (v.equals("0")) {
-            return 0;
-        }
-        try {
-            return com.typesafe.config.ConfigFactory.parseString("d = " + v).getDuration("d").toMillis();
-        } catch (ConfigException e) {
-            throw new IllegalArgumentException("keep-alive '" + value + "' is not a duration like 5m, 0 or -1");
-        }
+        return KeepAlive.parseMillis(value);
     }
 
     public Optional<ModelSpec> find(String name) {
-        return Optional.ofNullable(models.get(name));
+        return Optional.ofNullable(effective.get(name));
     }
 
     /** Models in the order they were configured. */
     public List<ModelSpec> all() {
-        return order.stream().map(models::get).toList();
+        Map<String, ModelSpec> now = effective;
+        return order.stream().map(now::get).toList();
     }
 }

@@ -1,6 +1,7 @@
 package dev.llmrt.runtime.flags;
 
 import dev.llmrt.runtime.spi.BackendException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -38,6 +39,52 @@ public final class RuntimeFlags {
             }
         }
         return List.copyOf(flags);
+    }
+
+    /**
+     * Splits a shell-style string into flags (model-runner's {@code raw-runtime-flags}): words split
+     * on blanks, single and double quotes group, a backslash escapes the next character. Nothing is
+     * expanded. Throws on an unclosed quote.
+     */
+    public static List<String> splitShellWords(String raw) {
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean inWord = false;
+        char quote = 0;
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (quote != 0) {
+                if (c == quote) {
+                    quote = 0;
+                } else if (c == '\\' && quote == '"' && i + 1 < raw.length()) {
+                    word.append(raw.charAt(++i));
+                } else {
+                    word.append(c);
+                }
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+                inWord = true;
+            } else if (c == '\\' && i + 1 < raw.length()) {
+                word.append(raw.charAt(++i));
+                inWord = true;
+            } else if (Character.isWhitespace(c)) {
+                if (inWord) {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+            } else {
+                word.append(c);
+                inWord = true;
+            }
+        }
+        if (quote != 0) {
+            throw new IllegalArgumentException("runtime flags have an unclosed " + quote + " quote");
+        }
+        if (inWord) {
+            words.add(word.toString());
+        }
+        return List.copyOf(words);
     }
 
     /** {@link #validate}, for a backend: a refusal is the {@link BackendException} the backend reports. */

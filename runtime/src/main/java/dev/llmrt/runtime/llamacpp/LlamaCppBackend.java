@@ -83,6 +83,11 @@ public final class LlamaCppBackend implements Backend {
     }
 
     @Override
+    public List<String> checkRuntimeFlags(List<String> flags) {
+        return RuntimeFlags.validate(NAME, RuntimeFlags.LLAMA_CPP, flags);
+    }
+
+    @Override
     public boolean usesExternalModelManagement() {
         return false;
     }

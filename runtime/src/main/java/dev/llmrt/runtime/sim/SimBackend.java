@@ -40,6 +40,12 @@ public final class SimBackend implements Backend {
     }
 
     @Override
+    public List<String> checkRuntimeFlags(List<String> flags) {
+        SimSettings.parse(flags);
+        return List.copyOf(flags);
+    }
+
+    @Override
     public boolean usesExternalModelManagement() {
         return true; // sim models are names, not files in the model store
     }

@@ -2,6 +2,7 @@ package dev.llmrt.runtime.spi;
 
 import java.net.http.HttpClient;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * An inference engine backend: the Java form of model-runner's Go {@code inference.Backend}.
@@ -36,6 +37,18 @@ public interface Backend {
 
     /** Bytes the backend's installation uses on disk. */
     long diskUsage();
+
+    /**
+     * Checks runtime flags a user asks for (model-runner's allowlist rules) as {@code run} would,
+     * without starting anything. Returns them; throws {@link IllegalArgumentException} naming the
+     * refused flag. A backend that takes no flags refuses any.
+     */
+    default List<String> checkRuntimeFlags(List<String> flags) {
+        if (!flags.isEmpty()) {
+            throw new IllegalArgumentException("backend " + name() + " takes no runtime flags");
+        }
+        return flags;
+    }
 
     /** Working memory the model needs with this configuration. */
     RequiredMemory requiredMemoryForModel(String model, BackendConfiguration config)

@@ -57,6 +57,11 @@ public final class VllmBackend implements Backend {
     }
 
     @Override
+    public List<String> checkRuntimeFlags(List<String> flags) {
+        return RuntimeFlags.validate(NAME, RuntimeFlags.VLLM, flags);
+    }
+
+    @Override
     public boolean usesExternalModelManagement() {
         return false;
     }

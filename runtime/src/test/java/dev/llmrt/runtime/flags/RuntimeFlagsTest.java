@@ -48,4 +48,13 @@ class RuntimeFlagsTest {
                 () -> RuntimeFlags.validate("vllm", RuntimeFlags.VLLM, List.of("--trust-remote-code")));
         assertTrue(e.getMessage().contains("backend vllm"), e.getMessage());
     }
+
+    @Test
+    void rawFlagsSplitLikeAShellWithoutExpanding() {
+        assertEquals(List.of("--ctx-size", "4096", "--chat-template", "a b", "--x=it's", "$HOME"),
+                RuntimeFlags.splitShellWords("  --ctx-size 4096 --chat-template 'a b' --x=\"it's\" $HOME "));
+        assertEquals(List.of("a b"), RuntimeFlags.splitShellWords("a\\ b"));
+        assertEquals(List.of(""), RuntimeFlags.splitShellWords("''"));
+        assertThrows(IllegalArgumentException.class, () -> RuntimeFlags.splitShellWords("--x 'open"));
+    }
 }
