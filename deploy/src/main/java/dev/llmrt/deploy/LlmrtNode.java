@@ -6,6 +6,7 @@ import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.metrics.NodeMetrics;
+import dev.llmrt.agent.metrics.RunnerMetrics;
 import dev.llmrt.agent.gpu.GpuInventory;
 import dev.llmrt.agent.ReplicatedMap;
 import dev.llmrt.agent.placement.CapacityRegistry;
@@ -47,6 +48,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
@@ -56,6 +58,7 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.Member;
@@ -131,7 +134,11 @@ public final class LlmrtNode {
             // one registry per node (tests run several nodes in one JVM); served at /metrics on every node
             PrometheusRegistry prometheus = new PrometheusRegistry();
             JvmMetrics.builder().register(prometheus);
-            MetricsRoutes metrics = new MetricsRoutes(prometheus);
+            NodeMetrics nodeMetrics = new NodeMetrics(prometheus, nodeName, new RunnerMetrics.Settings(
+                    config.getDuration("llmrt.agent.runner-metrics.timeout"),
+                    config.getBytes("llmrt.agent.runner-metrics.max-bytes").intValue()));
+            Executor runnerReads = system.dispatchers().lookup(DispatcherSelector.fromConfig("llmrt.agent.runner-probe-dispatcher"));
+            MetricsRoutes metrics = new MetricsRoutes(prometheus, () -> nodeMetrics.readRunners(runnerReads), system.executionContext());
             List<String> roles = config.getStringList("pekko.cluster.roles");
             boolean agentRole = roles.isEmpty() || roles.contains("agent");
             boolean gatewayRole = roles.isEmpty() || roles.contains("gateway");
@@ -153,7 +160,7 @@ public final class LlmrtNode {
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings,
                     NodeAgent.Setup.local(nodeName, backends).withGpus(GpuInventory.fromConfig(config), ramBudget)
-                            .withMetrics(new NodeMetrics(prometheus, nodeName))
+                            .withMetrics(nodeMetrics)
                             .inCluster(cluster.selfMember().address().toString(), demands, capacity, agentRole ? CapacityRegistry.publisher(registry) : c -> {},
                                     localModelFiles(catalog, backends))), "node-agent");
             if (agentRole) {

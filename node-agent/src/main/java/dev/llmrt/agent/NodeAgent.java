@@ -346,7 +346,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ActorRef<Command> self = getContext().getSelf();
         RunnerLoad load = new RunnerLoad();
         ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(RunnerSupervisor.create(runnerId, spec, d.mode(),
-                backend, settings.socketDir().resolve(runnerId + ".sock"), settings,
+                backend, socketOf(runnerId), settings,
                 (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible), load),
                 "runner-" + runnerSeq);
         getContext().watchWith(runner, new RunnerTerminated(runner));
@@ -354,6 +354,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ledger.reserve(runnerId, perGpu, demand.ram());
         runner.tell(d.toRunner());
         publishCapacity();
+    }
+
+    /** Where a runner's backend serves HTTP. */
+    private Path socketOf(String runnerId) {
+        return settings.socketDir().resolve(runnerId + ".sock");
     }
 
     private Optional<GpuDevice> device(int index) {
@@ -481,7 +486,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** The runners and GPUs as the metrics gauges show them until the next publish. */
     private void publishMetrics() {
         setup.metrics().runners(runners.all().stream().map(e -> new NodeMetrics.Runner(e.key().model(),
-                e.spec().backend(), e.key().mode().wireName(), e.load())).toList());
+                e.spec().backend(), e.key().mode().wireName(), e.load(), socketOf(e.runnerId())))
+                .toList());
         Map<Integer, Long> measured = new HashMap<>();
         for (RunnerStatus st : runners.lastStatuses().values()) {
             if (st != null && st.vramActual() > 0 && !st.gpus().isEmpty()) {

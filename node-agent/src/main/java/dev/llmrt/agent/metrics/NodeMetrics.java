@@ -5,7 +5,11 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.ToLongFunction;
 
 /**
@@ -16,7 +20,7 @@ import java.util.function.ToLongFunction;
  */
 public final class NodeMetrics {
     /** A runner as the gauges see it. */
-    public record Runner(String model, String backend, String mode, RunnerLoad load) {}
+    public record Runner(String model, String backend, String mode, RunnerLoad load, Path socket) {}
 
     /** One GPU's memory, in bytes. */
     public record Gpu(int index, String name, long total, long usedByOthers, long reserved, long usedByRunners) {}
@@ -34,8 +38,18 @@ public final class NodeMetrics {
         return new NodeMetrics(new PrometheusRegistry(), "none");
     }
 
+    private final RunnerMetrics runnerMetrics;
+
     public NodeMetrics(PrometheusRegistry registry, String node) {
+        this(registry, node, new RunnerMetrics.Settings(Duration.ofSeconds(2), 4 << 20));
+    }
+
+    /** @param runnerMetrics how each runner's own metrics are read for re-export */
+    public NodeMetrics(PrometheusRegistry registry, String node, RunnerMetrics.Settings runnerMetrics) {
         this.node = node;
+        this.runnerMetrics = new RunnerMetrics(node, () -> runners.stream()
+                .map(r -> new RunnerMetrics.Source(r.model(), r.backend(), r.mode(), r.socket())).toList(), runnerMetrics);
+        registry.register(this.runnerMetrics);
         loadTime = Histogram.builder().name("llmrt_runner_load_seconds")
                 .help("From a runner's process start to its backend answering healthy")
                 .labelNames("node", "model", "backend", "mode").classicOnly()
@@ -76,6 +90,11 @@ public final class NodeMetrics {
 
     public void runnerRestarted(String model, String backend, int times) {
         restarts.labelValues(node, model, backend).inc(times);
+    }
+
+    /** Reads every runner's own metrics for the next scrape (blocking reads on {@code io}). */
+    public CompletionStage<Void> readRunners(Executor io) {
+        return runnerMetrics.refresh(io);
     }
 
     public void evicted(String model) {
