@@ -26,6 +26,8 @@ import dev.llmrt.gateway.ConfigureRoutes;
 import dev.llmrt.gateway.GatewayServer;
 import dev.llmrt.gateway.HealthRoutes;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
+import dev.llmrt.gateway.recorder.RecorderRoutes;
+import dev.llmrt.gateway.recorder.RequestRecorder;
 import dev.llmrt.gateway.metrics.MetricsRoutes;
 import dev.llmrt.gateway.StatusRoutes;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
@@ -185,15 +187,19 @@ public final class LlmrtNode {
             GatewayMetrics gatewayMetrics = new GatewayMetrics(prometheus);
             ReplicaRouter router = new ReplicaRouter(system, catalog, capacity, RoutingSettings.fromConfig(config),
                     gatewaySettings.responseTimeout(), gatewayMetrics);
-            OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
-                    Materializer.matFromSystem(system), json, gatewayMetrics);
             ClusterStatus clusterStatus = new ClusterStatus(system, capacity, backends, router,
                     gatewaySettings.statusTimeout(), catalog.all().stream().map(spec -> spec.model()).toList());
             ConfigureRoutes configure = new ConfigureRoutes(catalog, backends,
                     configureCluster(system, clusterStatus, configurations, router, gatewaySettings.statusTimeout()),
                     json, system.executionContext());
+            RequestRecorder recorder = new RequestRecorder(gatewaySettings.recordedPerModel(), gatewaySettings.recordedBodyBytes(),
+                    json, configure::configJson);
+            OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
+                    Materializer.matFromSystem(system), json, gatewayMetrics, recorder);
+            RecorderRoutes recorded = new RecorderRoutes(recorder, Materializer.matFromSystem(system));
             StatusRoutes status = new StatusRoutes(clusterStatus, json, system.executionContext(), Materializer.matFromSystem(system),
-                    gatewaySettings.statusEventsInterval(), gatewaySettings.statusEventsKept(), configure.route());
+                    gatewaySettings.statusEventsInterval(), gatewaySettings.statusEventsKept(),
+                    configure.route().orElse(recorded.route()));
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
             new GatewayServer(system, openAi, status, health, metrics).bind(gatewaySettings)

@@ -12,6 +12,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** model-runner's ops routes on a running node: {@code /engines/unload} (also under /exp/vDD4.40) and {@code /version}. */
@@ -92,6 +98,99 @@ class OpsRoutesTest {
             assertEquals(200, send(gateway, "GET", "/exp/vDD4.40/engines/df", null).statusCode());
         } finally {
             java.nio.file.Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
+    void theRecorderKeepsTheLastRequestsPerModelAsJsonAndAsEvents() throws Exception {
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            int port = cluster.start("").port();
+            HttpResponse<String> plain = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                    .header("Content-Type", "application/json").header("User-Agent", "recorder-test/1")
+                    .header("X-Request-Origin", "openwebui").header("X-Request-Id", "rec-1").build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, plain.statusCode());
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"sim/tiny\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+
+            JsonNode fast = JSON.readTree(send(port, "GET", "/engines/requests?model=sim/fast", null).body());
+            assertEquals(1, fast.size(), fast.toString());
+            assertEquals("sim/fast", fast.get(0).path("model").asText());
+            assertEquals(1, fast.get(0).path("count").asInt());
+            assertTrue(fast.get(0).path("config").isObject(), "model-runner's config object: " + fast);
+            JsonNode record = fast.get(0).path("records").get(0);
+            assertEquals("rec-1", record.path("id").asText());
+            assertEquals("POST", record.path("method").asText());
+            assertEquals("/v1/chat/completions", record.path("url").asText());
+            assertEquals(200, record.path("status_code").asInt());
+            assertEquals("recorder-test/1", record.path("user_agent").asText());
+            assertEquals("openwebui", record.path("origin").asText());
+            assertTrue(record.path("timestamp").asLong() > 1_700_000_000L, record.toString());
+            assertEquals("sim/fast", JSON.readTree(record.path("request").asText()).path("model").asText());
+            assertEquals(plain.body(), record.path("response").asText(), "the answer as the client got it");
+
+            // a streamed answer is put back together as one chat.completion
+            JsonNode tiny = JSON.readTree(send(port, "GET", "/engines/requests?model=sim/tiny", null).body()).get(0).path("records").get(0);
+            JsonNode assembled = JSON.readTree(tiny.path("response").asText());
+            assertEquals("chat.completion", assembled.path("object").asText(), tiny.toString());
+            assertFalse(assembled.path("choices").get(0).path("message").path("content").asText().isEmpty(), assembled.toString());
+            assertEquals(2, JSON.readTree(send(port, "GET", "/exp/vDD4.40/engines/requests", null).body()).size(), "both models");
+
+            // as events: the existing ones, connected, then each new request as it ends
+            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+            CompletableFuture<HttpResponse<Void>> events = HTTP.sendAsync(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + port + "/engines/requests?model=sim/fast&include_existing=true"))
+                    .header("Accept", "text/event-stream").build(), HttpResponse.BodyHandlers.fromLineSubscriber(new LineCollector(lines)));
+            assertEquals("existing_request", nextEvent(lines).get(0));
+            assertEquals("connected", nextEvent(lines).get(0));
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"sim/tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"again\"}]}").statusCode());
+            List<String> next = nextEvent(lines);
+            assertEquals("new_request", next.get(0), "only sim/fast's, as asked");
+            assertTrue(next.get(1).contains("again"), next.get(1));
+            events.cancel(true);
+        }
+    }
+
+    /** Hands each line of a response to a queue. */
+    private record LineCollector(BlockingQueue<String> lines) implements Flow.Subscriber<String> {
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(String line) {
+            lines.add(line);
+        }
+
+        @Override
+        public void onError(Throwable e) {
+            lines.add("<error: " + e + ">");
+        }
+
+        @Override
+        public void onComplete() {
+            lines.add("<end>");
+        }
+    }
+
+    /** The next event of a stream as (name, data), heartbeats skipped; each line waited for at most 20 s. */
+    private static List<String> nextEvent(BlockingQueue<String> lines) throws InterruptedException {
+        String name = null;
+        String data = null;
+        while (true) {
+            String line = lines.poll(20, TimeUnit.SECONDS);
+            assertTrue(line != null && !line.startsWith("<"), "the event stream: " + line);
+            if (line.startsWith("event:")) {
+                name = line.substring(6).strip();
+            } else if (line.startsWith("data:")) {
+                data = line.substring(5).strip();
+            } else if (line.isEmpty() && name != null) {
+                return List.of(name, String.valueOf(data));
+            }
         }
     }
 }

@@ -92,15 +92,25 @@ public final class ConfigureRoutes extends AllDirectives {
                 .filter(c -> model == null || c.model().equals(model))
                 .sorted(Comparator.comparing(ModelConfiguration::model))
                 .forEach(c -> {
-                    ObjectNode config = json.valueToTree(c.config());
-                    if (c.keepAliveMillis() != null) {
-                        config.put("keep_alive", KeepAlive.format(c.keepAliveMillis()));
-                    }
+                    ObjectNode config = configJson(c.model());
                     String id = catalog.find(c.model()).map(ModelSpec::model).orElse(c.model());
                     out.addObject().put("Backend", c.backend()).put("Model", c.model()).put("ModelID", id)
                             .put("Mode", c.mode()).set("Config", config);
                 });
         return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, out.toString());
+    }
+
+    /** A model's run-time configuration as model-runner writes a {@code BackendConfiguration}; {@code {}} when none. */
+    public ObjectNode configJson(String model) {
+        ModelConfiguration c = catalog.configurations().get(model);
+        if (c == null) {
+            return json.createObjectNode();
+        }
+        ObjectNode config = json.valueToTree(c.config());
+        if (c.keepAliveMillis() != null) {
+            config.put("keep_alive", KeepAlive.format(c.keepAliveMillis()));
+        }
+        return config;
     }
 
     private CompletionStage<HttpResponse> configure(String pathBackend, String text) {

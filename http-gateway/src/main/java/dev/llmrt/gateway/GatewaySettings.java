@@ -7,13 +7,15 @@ import java.time.Duration;
 public record GatewaySettings(String host, int port, long maxBodyBytes, Duration responseTimeout,
                               Duration bodyReadTimeout, Duration idleTimeout, long parserMaxContentLength,
                               Duration drainTimeout, Duration statusTimeout, String affinityHeader,
-                              Duration statusEventsInterval, int statusEventsKept) {
+                              Duration statusEventsInterval, int statusEventsKept, int recordedPerModel,
+                              int recordedBodyBytes) {
     public static GatewaySettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.gateway");
         return new GatewaySettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-bytes"),
                 c.getDuration("response-timeout"), c.getDuration("body-read-timeout"), c.getDuration("idle-timeout"),
                 Math.max(c.getBytes("parser-max-content-length"), c.getBytes("max-body-bytes")),
                 c.getDuration("drain-timeout"), c.getDuration("status-timeout"), c.getString("affinity-header"),
-                c.getDuration("status-events-interval"), c.getInt("status-events-kept"));
+                c.getDuration("status-events-interval"), c.getInt("status-events-kept"),
+                c.getInt("recorder.requests-per-model"), c.getBytes("recorder.max-body-bytes").intValue());
     }
 }

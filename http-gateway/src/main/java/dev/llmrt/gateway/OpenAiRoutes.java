@@ -8,6 +8,7 @@ import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
+import dev.llmrt.gateway.recorder.RequestRecorder;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
@@ -58,12 +59,20 @@ public final class OpenAiRoutes extends AllDirectives {
     private final Materializer materializer;
     private final ObjectMapper json;
     private final GatewayMetrics metrics;
+    private final RequestRecorder recorder;
     /** Runs future callbacks (the common pool would start a thread per callback on 2 cores). */
     private final Executor callbacks;
     private final long created = Instant.now().getEpochSecond();
 
     public OpenAiRoutes(ModelCatalog catalog, Set<String> backends, ModelRouter router, GatewaySettings settings,
                         Materializer materializer, ObjectMapper json, GatewayMetrics metrics) {
+        this(catalog, backends, router, settings, materializer, json, metrics, new RequestRecorder(0, 0, json, m -> null));
+    }
+
+    /** @param recorder keeps the last requests per model for {@code GET /engines/requests} */
+    public OpenAiRoutes(ModelCatalog catalog, Set<String> backends, ModelRouter router, GatewaySettings settings,
+                        Materializer materializer, ObjectMapper json, GatewayMetrics metrics, RequestRecorder recorder) {
+        this.recorder = recorder;
         this.metrics = metrics;
         this.callbacks = materializer.executionContext();
         this.catalog = catalog;
@@ -123,6 +132,7 @@ public final class OpenAiRoutes extends AllDirectives {
         final String id;
         String model = "";
         boolean streamed;
+        RequestRecorder.Record record;
 
         Call(String route, String origin, String clientId) {
             this.route = route;
@@ -137,8 +147,11 @@ public final class OpenAiRoutes extends AllDirectives {
         Call call = new Call(path.endpoint(), request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null),
                 request.getHeader(REQUEST_ID).map(HttpHeader::value).orElse(null));
         return answer(path, request, call).thenApply(response -> {
-            if (!call.streamed) { // a stream is counted when it ends
+            if (!call.streamed) { // a stream is counted (and recorded) when it ends
                 metrics.answered(call.model, call.route, response.status().intValue(), call.origin, call.start);
+                if (call.record != null && response.entity() instanceof HttpEntity.Strict strict) {
+                    recorder.finish(call.record, response.status().intValue(), strict.getData().toArrayUnsafe());
+                }
             }
             if (response.status().intValue() >= 500) {
                 log.warn("request {} for '{}' answered {}", call.id, call.model, response.status().intValue());
@@ -192,6 +205,10 @@ public final class OpenAiRoutes extends AllDirectives {
         }
         call.model = model;
         String origin = call.origin;
+        if (recorder.enabled()) {
+            call.record = recorder.start(call.id, model, "POST", request.getUri().path(), body,
+                    request.getHeader("User-Agent").map(HttpHeader::value).orElse(null), origin);
+        }
         // a client's affinity key keeps it on one replica: the configured header, else OpenAI's 'user'
         String affinity = request.getHeader(settings.affinityHeader()).map(HttpHeader::value).orElse(peeked.user());
         BackendMode mode = BackendMode.forRequestPath(path.endpoint());
@@ -204,8 +221,8 @@ public final class OpenAiRoutes extends AllDirectives {
         if (routed instanceof Routed.Streaming s) {
             call.streamed = true;
             return HttpResponse.create().withStatus(StatusCodes.get(s.status()))
-                    .withEntity(HttpEntities.createChunked(contentType(s.contentType()),
-                            metrics.timed(s.body(), call.model, call.route, s.status(), call.origin, call.start)));
+                    .withEntity(HttpEntities.createChunked(contentType(s.contentType()), recorder.tap(call.record, s.status(),
+                            metrics.timed(s.body(), call.model, call.route, s.status(), call.origin, call.start))));
         }
         if (routed instanceof Routed.Refused r) {
             return OpenAiErrors.refused(r.status(), r.code(), r.message(), r.retryAfter());
