@@ -25,6 +25,7 @@ import dev.llmrt.gateway.ClusterStatus;
 import dev.llmrt.gateway.ConfigureRoutes;
 import dev.llmrt.gateway.GatewayServer;
 import dev.llmrt.gateway.HealthRoutes;
+import dev.llmrt.gateway.logs.LogRoutes;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
 import dev.llmrt.gateway.recorder.RecorderRoutes;
 import dev.llmrt.gateway.recorder.RequestRecorder;
@@ -141,6 +142,7 @@ public final class LlmrtNode {
                     config.getBytes("llmrt.agent.runner-metrics.max-bytes").intValue()));
             Executor runnerReads = system.dispatchers().lookup(DispatcherSelector.fromConfig("llmrt.agent.runner-probe-dispatcher"));
             MetricsRoutes metrics = new MetricsRoutes(prometheus, () -> nodeMetrics.readRunners(runnerReads), system.executionContext());
+            LogRoutes logs = new LogRoutes(system.executionContext());
             List<String> roles = config.getStringList("pekko.cluster.roles");
             boolean agentRole = roles.isEmpty() || roles.contains("agent");
             boolean gatewayRole = roles.isEmpty() || roles.contains("gateway");
@@ -178,7 +180,7 @@ public final class LlmrtNode {
                 HealthRoutes health = new HealthRoutes(readiness(system, agent, true, gatewaySettings.statusTimeout()),
                         system.executionContext());
                 Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port())
-                        .bind(health.route().orElse(metrics.route()))
+                        .bind(health.route().orElse(metrics.route()).orElse(logs.route()))
                         .whenComplete(reportBound(started, system, agent, catalog, capacity));
                 return Behaviors.empty();
             }
@@ -199,7 +201,7 @@ public final class LlmrtNode {
             RecorderRoutes recorded = new RecorderRoutes(recorder, Materializer.matFromSystem(system));
             StatusRoutes status = new StatusRoutes(clusterStatus, json, system.executionContext(), Materializer.matFromSystem(system),
                     gatewaySettings.statusEventsInterval(), gatewaySettings.statusEventsKept(),
-                    configure.route().orElse(recorded.route()));
+                    configure.route().orElse(recorded.route()).orElse(logs.route()));
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
             new GatewayServer(system, openAi, status, health, metrics).bind(gatewaySettings)

@@ -154,6 +154,41 @@ class OpsRoutesTest {
         }
     }
 
+    @Test
+    void logsShowTheServiceAndItsRunnersOutputAndFollowNewLines() throws Exception {
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            int port = cluster.start("").port();
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+            eventually(Duration.ofSeconds(10), () -> {
+                HttpResponse<String> all = send(port, "GET", "/logs", null);
+                assertEquals(200, all.statusCode());
+                assertTrue(all.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+                assertTrue(all.body().contains("llmrt listening on") || all.body().contains("INFO"), all.body());
+                assertTrue(all.body().contains("[sim "), "the runner's own output: " + all.body());
+            });
+            assertFalse(send(port, "GET", "/logs?no-engines=true", null).body().contains("[sim "), "no-engines leaves it out");
+            assertEquals(400, send(port, "GET", "/logs?follow=maybe", null).statusCode());
+            assertEquals(200, send(port, "GET", "/exp/vDD4.40/logs", null).statusCode());
+
+            // follow: what is logged from now on arrives as it is logged
+            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+            CompletableFuture<HttpResponse<Void>> follow = HTTP.sendAsync(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port + "/logs?follow=1&no-engines=true")).build(),
+                    HttpResponse.BodyHandlers.fromLineSubscriber(new LineCollector(lines)));
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"sim/tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            boolean seen = false;
+            while (!seen && System.nanoTime() < deadline) {
+                String line = lines.poll(1, TimeUnit.SECONDS);
+                seen = line != null && line.contains("sim/tiny") && line.contains("ready");
+            }
+            assertTrue(seen, "the line that says sim/tiny's new runner is ready, logged after the follow began");
+            follow.cancel(true);
+        }
+    }
+
     /** Hands each line of a response to a queue. */
     private record LineCollector(BlockingQueue<String> lines) implements Flow.Subscriber<String> {
         @Override

@@ -2,8 +2,10 @@ package dev.llmrt.runtime.process;
 
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.RunContext;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +27,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ProcessRunner {
     private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
+    /** Runners' output is logged line by line under this logger, one child per backend. */
+    public static final String ENGINE_LOGGER = "dev.llmrt.engines";
+    private static final int MAX_LOGGED_LINE = 8192;
 
     /**
      * How a backend's processes are handled (each backend's {@code stop-grace} and {@code output-tail}).
@@ -77,7 +82,9 @@ public final class ProcessRunner {
         }
         log.debug("{} started pid {}: {}", backendName, process.pid(), command);
         OutputTail tail = new OutputTail(tailBytes);
-        Thread pump = new Thread(() -> pump(process.getInputStream(), tail), backendName + "-output-" + process.pid());
+        Logger output = LoggerFactory.getLogger(ENGINE_LOGGER + "." + backendName);
+        String prefix = "[" + backendName + " " + process.pid() + "] ";
+        Thread pump = new Thread(() -> pump(process.getInputStream(), tail, output, prefix), backendName + "-output-" + process.pid());
         pump.setDaemon(true);
         pump.start();
         ctx.processStarted(process.toHandle());
@@ -141,18 +148,34 @@ public final class ProcessRunner {
         }
     }
 
-    private static void pump(InputStream in, OutputTail tail) {
+    /**
+     * Keeps the output's tail for the exit reason, and logs it line by line to {@code output} (the
+     * node's {@code GET /logs} shows these lines as the engines' log).
+     */
+    private static void pump(InputStream in, OutputTail tail, Logger output, String prefix) {
         byte[] buf = new byte[4096];
+        ByteArrayOutputStream line = new ByteArrayOutputStream(256);
         try (in) {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 tail.append(buf, 0, n);
-                if (log.isTraceEnabled()) {
-                    log.trace("{}", new String(buf, 0, n).stripTrailing());
+                if (!output.isInfoEnabled()) {
+                    continue;
+                }
+                for (int i = 0; i < n; i++) {
+                    if (buf[i] == '\n') {
+                        output.info("{}{}", prefix, line.toString(StandardCharsets.UTF_8).stripTrailing());
+                        line.reset();
+                    } else if (line.size() < MAX_LOGGED_LINE) {
+                        line.write(buf[i]);
+                    }
                 }
             }
         } catch (IOException ignored) {
             // the process is gone; what we have is the tail
+        }
+        if (line.size() > 0) {
+            output.info("{}{}", prefix, line.toString(StandardCharsets.UTF_8).stripTrailing());
         }
     }
 
