@@ -189,6 +189,52 @@ class OpsRoutesTest {
         }
     }
 
+    @Test
+    void placementDecisionsAndTheirReasonsAreInTheStatusAndItsEvents() throws Exception {
+        String catalog = """
+                llmrt.models = [
+                  { name = "small", backend = "sim", runtime-flags = ["--ram-mb=64"] }
+                  { name = "huge", backend = "sim", runtime-flags = ["--ram-mb=100000000"] }
+                ]
+                """;
+        try (InJvmCluster cluster = new InJvmCluster(catalog)) {
+            int port = cluster.start("").port();
+            BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+            CompletableFuture<HttpResponse<Void>> events = HTTP.sendAsync(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + port + "/status/events")).build(),
+                    HttpResponse.BodyHandlers.fromLineSubscriber(new LineCollector(lines)));
+            assertEquals("status", nextEvent(lines).get(0), "the status first");
+            assertEquals(200, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"small\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+            assertEquals(503, send(port, "POST", "/v1/chat/completions",
+                    "{\"model\":\"huge\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode());
+
+            List<JsonNode> placements = new java.util.ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (placements.size() < 2 && System.nanoTime() < deadline) {
+                List<String> e = nextEvent(lines);
+                JsonNode data = JSON.readTree(e.get(1));
+                if (e.get(0).equals("change") && data.path("type").asText().equals("placement")) {
+                    placements.add(data);
+                }
+            }
+            assertEquals(2, placements.size(), "a placement event for each decision: " + placements);
+            JsonNode placed = placements.stream().filter(p -> p.path("model").asText().equals("small")).findFirst().orElseThrow();
+            assertEquals("placed", placed.path("outcome").asText());
+            assertTrue(placed.path("reason").asText().startsWith("in RAM: 0.1 GiB reserved"), placed.toString());
+            JsonNode refused = placements.stream().filter(p -> p.path("model").asText().equals("huge")).findFirst().orElseThrow();
+            assertEquals("refused", refused.path("outcome").asText());
+            assertTrue(refused.path("reason").asText().contains("RAM"), "says what doesn't fit: " + refused);
+            events.cancel(true);
+
+            JsonNode status = JSON.readTree(send(port, "GET", "/status", null).body());
+            assertTrue(status.path("placements").size() >= 2, "each decision (the router may try a refused model twice): "
+                    + status.path("placements"));
+            assertEquals("huge", status.path("placements").get(0).path("model").asText(), "newest first");
+            assertTrue(status.path("events").toString().contains("\"placement\""), "kept among the last events");
+        }
+    }
+
     /** Hands each line of a response to a queue. */
     private record LineCollector(BlockingQueue<String> lines) implements Flow.Subscriber<String> {
         @Override

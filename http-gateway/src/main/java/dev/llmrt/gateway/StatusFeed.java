@@ -30,7 +30,8 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 /**
  * The cluster's status as it changes: every interval it reads the status (every node's runners and
  * capacity), and when it differs from the last reading it publishes the new one and what changed
- * (runners started, changed state or stopped, with their last error; nodes joined or left) as
+ * (runners started, changed state or stopped, with their last error; nodes joined or left;
+ * placement decisions with their reasons) as
  * server-sent events, keeping the last {@code keep} changes for {@code GET /status}.
  */
 final class StatusFeed {
@@ -42,6 +43,7 @@ final class StatusFeed {
     private volatile JsonNode last;
     private Map<String, String> runnerStates = null;
     private Set<String> nodes = null;
+    private Set<String> placements = null;
 
     /** @param read the status now (as {@code GET /status} shows it, without its events) */
     StatusFeed(Supplier<CompletionStage<ObjectNode>> read, Duration interval, int keep, ObjectMapper json,
@@ -135,8 +137,25 @@ final class StatusFeed {
             nodesNow.stream().filter(n -> !nodes.contains(n)).forEach(n -> out.add(event(time, "node_joined", n)));
             nodes.stream().filter(n -> !nodesNow.contains(n)).forEach(n -> out.add(event(time, "node_left", n)));
         }
+        Set<String> placementsNow = new HashSet<>();
+        List<JsonNode> newest = new ArrayList<>();
+        status.path("placements").forEach(p -> {
+            String key = p.path("node").asText() + "|" + p.path("time").asText() + "|" + p.path("model").asText() + "|"
+                    + p.path("outcome").asText();
+            placementsNow.add(key);
+            if (placements != null && !placements.contains(key)) {
+                newest.add(p);
+            }
+        });
+        for (int i = newest.size() - 1; i >= 0; i--) { // oldest first, as they happened
+            JsonNode p = newest.get(i);
+            out.add(event(p.path("time").asText(), "placement", p.path("node").asText()).put("model", p.path("model").asText())
+                    .put("mode", p.path("mode").asText()).put("outcome", p.path("outcome").asText())
+                    .put("reason", p.path("reason").asText()));
+        }
         runnerStates = states;
         nodes = nodesNow;
+        placements = placementsNow;
         return out;
     }
 

@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -164,6 +165,12 @@ public final class StatusRoutes extends AllDirectives {
                         .put("unreachable", r.down()).put("outstanding", r.outstanding()).put("routed", r.routed());
             }
         }
+        ArrayNode placements = root.putArray("placements");
+        nodes.stream().flatMap(n -> n.decisions().stream().map(d -> Map.entry(n.node(), d)))
+                .sorted(Comparator.comparingLong((Map.Entry<String, NodeAgent.PlacementDecision> e) -> e.getValue().at()).reversed())
+                .forEach(e -> placements.addObject().put("time", Instant.ofEpochMilli(e.getValue().at()).toString())
+                        .put("node", e.getKey()).put("model", e.getValue().model()).put("mode", e.getValue().mode())
+                        .put("outcome", e.getValue().outcome()).put("reason", e.getValue().reason()));
         ArrayNode runners = root.putArray("runners");
         for (NodeAgent.Runners n : nodes) {
             for (RunnerStatus r : n.runners()) {

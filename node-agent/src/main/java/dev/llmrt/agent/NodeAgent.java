@@ -28,6 +28,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -108,7 +109,24 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** Every runner on this node, as last reported. */
     public record ListRunners(ActorRef<Runners> replyTo) implements Command {}
 
-    public record Runners(String node, List<RunnerStatus> runners) implements CborSerializable {}
+    public record Runners(String node, List<RunnerStatus> runners, List<PlacementDecision> decisions) implements CborSerializable {
+        public Runners(String node, List<RunnerStatus> runners) {
+            this(node, runners, List.of());
+        }
+
+        public Runners {
+            decisions = decisions == null ? List.of() : List.copyOf(decisions);
+        }
+    }
+
+    /**
+     * One of this node's decisions about starting a runner, with its reason: {@code placed} (where,
+     * how much), {@code refused} (why it doesn't fit), {@code evicting} (which idle runners make room).
+     *
+     * @param at epoch milliseconds
+     */
+    public record PlacementDecision(long at, String model, String mode, String outcome, String reason)
+            implements CborSerializable {}
 
     /** Every node's agent registers under this key, so status can be gathered cluster-wide. */
     public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "llmrt-node-agent");
@@ -197,6 +215,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
     }
 
+    private static final int DECISIONS_KEPT = 20;
     private final AgentSettings settings;
     private final Setup setup;
     private final TimerScheduler<Command> timers;
@@ -208,6 +227,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final List<ForRunner> beforeInventory = new ArrayList<>();
     /** Work for a model whose runner waits for evicted runners to free their memory. */
     private final List<ForRunner> waitingForRoom = new ArrayList<>();
+    /** The last decisions, oldest first, for the status and its events. */
+    private final ArrayDeque<PlacementDecision> decisions = new ArrayDeque<>();
     private List<GpuDevice> devices = List.of();
     private boolean inventoryRead;
     /** StopAll came: the node is shutting down and starts no runner (its sharding may still route work here). */
@@ -284,13 +305,17 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
         ModelSpec spec = settings.onThisNode(d.spec());
         PlacementPlanner.Demand demand = demand(spec, d.mode());
-        PlacementPlanner.Decision decision = PlacementPlanner.place(List.of(room(Set.of())), demand);
+        PlacementPlanner.NodeView here = room(Set.of());
+        PlacementPlanner.Decision decision = PlacementPlanner.place(List.of(here), demand);
         setup.metrics().placed(spec.name(), decision instanceof PlacementPlanner.Placed);
         if (decision instanceof PlacementPlanner.Placed placed) {
+            decided(d, "placed", placedWhere(placed, demand, here));
             start(d, spec, backend, placed, demand);
         } else if (!evictToMakeRoom(d, demand)) {
+            String reason = ((PlacementPlanner.Refused) decision).reason();
+            decided(d, "refused", reason);
             d.refuse(FailureKind.RUNNER_UNAVAILABLE, "model '" + d.spec().name() + "' doesn't fit on "
-                    + setup.nodeName() + ": " + ((PlacementPlanner.Refused) decision).reason());
+                    + setup.nodeName() + ": " + reason);
         }
         return this;
     }
@@ -317,6 +342,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 List<RunnerRegistry.Entry> evicted = idle.subList(0, n);
                 getContext().getLog().info("evicting {} idle runner(s) to make room for '{}': {}", n, d.spec().name(),
                         evicted.stream().map(e -> e.key().model()).toList());
+                decided(d, "evicting", "no room: unloading idle " + evicted.stream().map(e -> e.key().model()).toList()
+                        + ", least recently used first");
                 evicted.forEach(e -> {
                     setup.metrics().evicted(e.key().model());
                     e.ref().tell(RunnerSupervisor.Unload.INSTANCE);
@@ -327,6 +354,28 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             }
         }
         return false;
+    }
+
+    private void decided(ForRunner d, String outcome, String reason) {
+        decisions.addLast(new PlacementDecision(System.currentTimeMillis(), d.spec().name(), d.mode().wireName(), outcome, reason));
+        while (decisions.size() > DECISIONS_KEPT) {
+            decisions.removeFirst();
+        }
+    }
+
+    private String placedWhere(PlacementPlanner.Placed placed, PlacementPlanner.Demand demand, PlacementPlanner.NodeView before) {
+        if (placed.devices().isEmpty()) {
+            return "in RAM: " + PlacementPlanner.gib(demand.ram()) + " reserved (no GPU on " + setup.nodeName() + ")";
+        }
+        List<String> where = new ArrayList<>();
+        for (int i = 0; i < placed.devices().size(); i++) {
+            int index = placed.devices().get(i);
+            long free = before.devices().stream().filter(g -> g.index() == index).mapToLong(PlacementPlanner.Device::available)
+                    .findFirst().orElse(0L);
+            where.add("GPU " + index + ": " + PlacementPlanner.gib(placed.perDevice().get(i)) + " reserved of "
+                    + PlacementPlanner.gib(free) + " free");
+        }
+        return String.join("; ", where) + (placed.devices().size() > 1 ? " (split across GPUs)" : " (best fit)");
     }
 
     private void start(ForRunner d, ModelSpec spec, Backend backend, PlacementPlanner.Placed placed,
@@ -550,9 +599,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         Map<String, Long> measured = new HashMap<>();
         runners.all().forEach(e -> ledger.measuredTotal(e.runnerId()).ifPresent(v -> measured.put(e.runnerId(), v)));
         String node = setup.nodeName();
+        List<PlacementDecision> recent = List.copyOf(decisions);
         getContext().spawnAnonymous(StatusCollector.create(runners.lastStatuses(), settings.statusTimeout(),
                 s -> s.withVramActual(measured.getOrDefault(s.runnerId(), -1L)),
-                statuses -> m.replyTo().tell(new Runners(node, statuses))));
+                statuses -> m.replyTo().tell(new Runners(node, statuses, recent))));
         return this;
     }
 
