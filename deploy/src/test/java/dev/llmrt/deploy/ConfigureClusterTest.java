@@ -58,6 +58,11 @@ class ConfigureClusterTest {
             assertTrue(refused.body().contains("--log-file"), "names the flag: " + refused.body());
             assertEquals(400, send(b, "POST", "/engines/sim/_configure", "{\"model\":\"sim/tiny\",\"keep_alive\":\"soon\"}").statusCode());
             assertEquals(400, send(b, "POST", "/engines/sim/_configure", "not json").statusCode());
+            assertEquals(400, send(b, "POST", "/engines/sim/_configure",
+                    "{\"model\":\"sim/tiny\",\"llamacpp\":{\"reasoning-budget\":0}}").statusCode(),
+                    "becomes --reasoning-budget, which the sim doesn't take");
+            assertEquals(400, send(b, "POST", "/engines/sim/_configure",
+                    "{\"model\":\"sim/tiny\",\"vllm\":{\"gpu-memory-utilization\":1.5}}").statusCode());
             assertEquals(0, configured(a).size());
 
             // taken by node b (not the seed, so the cluster can lose it)

@@ -192,6 +192,7 @@ public final class ConfigureRoutes extends AllDirectives {
             if (flags.isEmpty() && body.hasNonNull("raw-runtime-flags")) {
                 flags.addAll(RuntimeFlags.splitShellWords(body.get("raw-runtime-flags").asText()));
             }
+            backendSpecific(body, flags);
             if (backend != null) {
                 backend.checkRuntimeFlags(flags);
             }
@@ -214,6 +215,32 @@ public final class ConfigureRoutes extends AllDirectives {
                     keepAlive, System.currentTimeMillis());
         } catch (IllegalArgumentException | IOException e) {
             throw new Refusal(OpenAiErrors.badRequest(e.getMessage()));
+        }
+    }
+
+    /**
+     * model-runner's backend-specific settings, as the flags they stand for: {@code llamacpp.reasoning-budget}
+     * ({@code --reasoning-budget}), {@code vllm.gpu-memory-utilization} (within [0, 1]; placement's
+     * share still caps it); {@code vllm.hf-overrides} is refused (not supported yet), never ignored.
+     */
+    private static void backendSpecific(JsonNode body, List<String> flags) {
+        JsonNode budget = body.path("llamacpp").path("reasoning-budget");
+        if (!budget.isMissingNode() && !budget.isNull()) {
+            if (!budget.canConvertToInt()) {
+                throw new IllegalArgumentException("llamacpp.reasoning-budget must be an integer");
+            }
+            flags.addAll(List.of("--reasoning-budget", Integer.toString(budget.asInt())));
+        }
+        JsonNode utilization = body.path("vllm").path("gpu-memory-utilization");
+        if (!utilization.isMissingNode() && !utilization.isNull()) {
+            double u = utilization.asDouble(-1);
+            if (!utilization.isNumber() || u < 0 || u > 1) {
+                throw new IllegalArgumentException("vllm.gpu-memory-utilization must be a number within [0, 1]");
+            }
+            flags.add("--gpu-memory-utilization=" + u);
+        }
+        if (!body.path("vllm").path("hf-overrides").isMissingNode()) {
+            throw new IllegalArgumentException("vllm.hf-overrides is not supported here yet");
         }
     }
 

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -30,15 +32,21 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 public final class RecorderRoutes extends AllDirectives {
     private final RequestRecorder recorder;
     private final Source<Pair<String, ServerSentEvent>, NotUsed> ended;
+    private final AtomicInteger subscribers = new AtomicInteger();
+    private final Executor callbacks;
 
     public RecorderRoutes(RequestRecorder recorder, Materializer materializer) {
         this.recorder = recorder;
+        this.callbacks = materializer.executionContext();
         Pair<SourceQueueWithComplete<Pair<String, ServerSentEvent>>, Source<Pair<String, ServerSentEvent>, NotUsed>> hub =
                 Source.<Pair<String, ServerSentEvent>>queue(256, OverflowStrategy.dropHead())
                         .toMat(BroadcastHub.of(pairClass(), 256), Keep.both()).run(materializer);
         this.ended = hub.second();
-        recorder.listen(r -> hub.first().offer(Pair.create(r.model,
-                ServerSentEvent.create(recorder.single(r).toString(), "new_request"))));
+        recorder.listen(r -> {
+            if (subscribers.get() > 0) { // the event's JSON is made only for someone who reads it
+                hub.first().offer(Pair.create(r.model, ServerSentEvent.create(recorder.single(r).toString(), "new_request")));
+            }
+        });
         hub.second().runWith(Sink.ignore(), materializer); // drains while no one listens
     }
 
@@ -74,6 +82,11 @@ public final class RecorderRoutes extends AllDirectives {
         first.add(ServerSentEvent.create("{\"status\": \"connected\"}", "connected"));
         return Source.from(first)
                 .concat(ended.filter(e -> model == null || model.equals(e.first())).map(Pair::second))
-                .keepAlive(Duration.ofSeconds(15), ServerSentEvent::heartbeat);
+                .keepAlive(Duration.ofSeconds(15), ServerSentEvent::heartbeat)
+                .watchTermination((mat, done) -> {
+                    subscribers.incrementAndGet();
+                    done.whenCompleteAsync((d, e) -> subscribers.decrementAndGet(), callbacks);
+                    return mat;
+                });
     }
 }

@@ -39,6 +39,8 @@ public final class RequestRecorder {
         final String origin;
         volatile int status;
         volatile byte[] response;
+        /** A streamed answer's events as they came: put together into {@link #response} when first read. */
+        volatile String streamed;
         volatile String error;
 
         Record(String id, String model, String method, String url, byte[] request, String userAgent, String origin) {
@@ -119,7 +121,7 @@ public final class RequestRecorder {
                 },
                 kept -> {
                     r.status = status;
-                    r.response = StreamedAnswer.assemble(json, kept[0].utf8String()).getBytes(StandardCharsets.UTF_8);
+                    r.streamed = kept[0].utf8String();
                     listeners.forEach(l -> l.accept(r));
                     return Optional.empty();
                 });
@@ -162,6 +164,10 @@ public final class RequestRecorder {
     private ObjectNode toJson(Record r) {
         ObjectNode o = json.createObjectNode().put("id", r.id).put("model", r.model).put("method", r.method)
                 .put("url", r.url).put("request", text(r.request));
+        if (r.response == null && r.streamed != null) {
+            r.response = StreamedAnswer.assemble(json, r.streamed).getBytes(StandardCharsets.UTF_8);
+            r.streamed = null;
+        }
         if (r.response != null) {
             o.put("response", text(r.response));
         }
