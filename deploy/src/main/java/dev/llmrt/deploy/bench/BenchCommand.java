@@ -220,6 +220,12 @@ public final class BenchCommand implements Callable<Integer> {
 
     // ---- a gateway in another JVM, the agent in this one ----
 
+    /**
+     * How long a JVM the bench starts may take to answer /ready: 2-3 s on an idle machine, but a
+     * shared 2-core machine under heavy load has taken over 60 s.
+     */
+    private static final Duration SECOND_JVM_READY = Duration.ofSeconds(180);
+
     private void crossNode(Path work, ActorSystem<Void> system, int port, byte[] body, double secs, int nRounds)
             throws Exception {
         int remotePort = Tools.freePort();
@@ -227,8 +233,9 @@ public final class BenchCommand implements Callable<Integer> {
         Process gateway = javaProcess(work.resolve("cross-node.log"), "serve", "--role", "gateway", "--port",
                 String.valueOf(remotePort), "--cluster-port", String.valueOf(Tools.freePort()), "--seed-node", seed);
         try {
-            if (!awaitReady(remotePort, Duration.ofSeconds(60))) {
-                System.out.println("cross-node: the second JVM's gateway was not ready in 60 s; see " + work.resolve("cross-node.log"));
+            if (!awaitReady(remotePort, SECOND_JVM_READY)) {
+                System.out.println("cross-node: the second JVM's gateway was not ready in " + SECOND_JVM_READY.toSeconds()
+                        + " s; see " + work.resolve("cross-node.log"));
                 return;
             }
             try (RawHttp first = new RawHttp(RawHttp.Target.tcp("x", remotePort))) {
@@ -328,7 +335,7 @@ public final class BenchCommand implements Callable<Integer> {
         args.addAll(List.of("--", "serve", "--port", String.valueOf(port), "--socket-dir", work.resolve("sock-" + name).toString()));
         Process p = javaProcess(work.resolve("startup-" + name + ".log"), args.toArray(String[]::new));
         try {
-            boolean ready = awaitReady(port, Duration.ofSeconds(60));
+            boolean ready = awaitReady(port, SECOND_JVM_READY);
             double elapsed = (System.nanoTime() - t0) / 1e6;
             return ready ? elapsed : Double.NaN;
         } finally {
