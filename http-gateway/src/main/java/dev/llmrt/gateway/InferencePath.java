@@ -7,19 +7,29 @@ import java.util.Set;
 /**
  * An inference route, parsed from the forms model-runner serves: {@code /v1/...},
  * {@code /engines/v1/...}, {@code /engines/{backend}/v1/...}, each {@code /engines} form optionally
- * behind {@code /exp/vDD4.40}.
+ * behind {@code /exp/vDD4.40}; and {@code /anthropic/v1/messages[/count_tokens]}.
  *
  * @param backend  the backend named in the path, or null
  * @param endpoint what the backend is asked, e.g. {@code /v1/chat/completions} or {@code /rerank}
  */
 public record InferencePath(String backend, String endpoint) {
 
+    /** Anthropic's Messages API, which llama-server (and the sim) serve natively. */
+    public static final String MESSAGES = "/v1/messages";
+
     /** Endpoints a backend serves, as they follow the prefix. */
     public static final Set<String> POST_ENDPOINTS = Set.of("/v1/chat/completions", "/v1/completions",
-            "/v1/embeddings", "/rerank", "/v1/rerank", "/score", "/v1/score");
+            "/v1/embeddings", "/rerank", "/v1/rerank", "/score", "/v1/score", MESSAGES, MESSAGES + "/count_tokens");
+    /** model-runner's mount of the Messages API for Anthropic clients. */
+    private static final String ANTHROPIC_PREFIX = "/anthropic";
 
     public static Optional<InferencePath> parse(String path) {
         String p = path;
+        if (p.startsWith(ANTHROPIC_PREFIX + MESSAGES)) {
+            p = p.substring(ANTHROPIC_PREFIX.length());
+            return p.equals(MESSAGES) || p.equals(MESSAGES + "/count_tokens") ? Optional.of(new InferencePath(null, p))
+                    : Optional.empty();
+        }
         if (p.startsWith(Inference.EXPERIMENTAL_ENDPOINTS_PREFIX + Inference.INFERENCE_PREFIX + "/")) {
             p = p.substring(Inference.EXPERIMENTAL_ENDPOINTS_PREFIX.length());
         }
@@ -56,5 +66,10 @@ public record InferencePath(String backend, String endpoint) {
 
     public boolean isInference() {
         return POST_ENDPOINTS.contains(endpoint);
+    }
+
+    /** Anthropic's Messages API: its clients expect Anthropic's error shape. */
+    public boolean isAnthropic() {
+        return endpoint.startsWith(MESSAGES);
     }
 }

@@ -1,9 +1,12 @@
 package dev.llmrt.gateway;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.time.Duration;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
@@ -54,6 +57,38 @@ public final class OpenAiErrors {
         long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
         return error(status, status == 429 ? "rate_limit_error" : "server_error", code, message)
                 .addHeader(RawHeader.create("Retry-After", Long.toString(seconds)));
+    }
+
+    /**
+     * A response of ours in the OpenAI shape, rewritten in Anthropic's ({@code {"type":"error","error":
+     * {"type","message"}}}) for the Messages API's clients; anything else (a backend's own answer) as it is.
+     */
+    public static HttpResponse asAnthropic(HttpResponse response) {
+        int status = response.status().intValue();
+        if (status < 400 || !(response.entity() instanceof HttpEntity.Strict strict)) {
+            return response;
+        }
+        try {
+            JsonNode body = JSON.readTree(strict.getData().toArrayUnsafe());
+            if (body == null || body.has("type") || !body.path("error").has("message")) {
+                return response;
+            }
+            String type = switch (status) {
+                case 400, 405, 422 -> "invalid_request_error";
+                case 401 -> "authentication_error";
+                case 403 -> "permission_error";
+                case 404 -> "not_found_error";
+                case 413 -> "request_too_large";
+                case 429 -> "rate_limit_error";
+                case 503 -> "overloaded_error";
+                default -> "api_error";
+            };
+            ObjectNode root = JSON.createObjectNode().put("type", "error");
+            root.putObject("error").put("type", type).put("message", body.path("error").path("message").asText());
+            return response.withEntity(ContentTypes.APPLICATION_JSON, root.toString());
+        } catch (IOException e) {
+            return response;
+        }
     }
 
     public static HttpResponse error(int status, String type, String code, String message) {

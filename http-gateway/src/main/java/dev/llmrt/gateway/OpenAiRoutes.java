@@ -144,8 +144,9 @@ public final class OpenAiRoutes extends AllDirectives {
 
     /** Reads the body (up to the limit), finds the model, relays the runner's answer, and counts it. */
     CompletionStage<HttpResponse> infer(InferencePath path, HttpRequest request) {
-        Call call = new Call(path.endpoint(), request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value).orElse(null),
-                request.getHeader(REQUEST_ID).map(HttpHeader::value).orElse(null));
+        String origin = request.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value)
+                .orElse(path.isAnthropic() ? Inference.ORIGIN_ANTHROPIC_MESSAGES : null);
+        Call call = new Call(path.endpoint(), origin, request.getHeader(REQUEST_ID).map(HttpHeader::value).orElse(null));
         return answer(path, request, call).thenApply(response -> {
             if (!call.streamed) { // a stream is counted (and recorded) when it ends
                 metrics.answered(call.model, call.route, response.status().intValue(), call.origin, call.start);
@@ -156,7 +157,8 @@ public final class OpenAiRoutes extends AllDirectives {
             if (response.status().intValue() >= 500) {
                 log.warn("request {} for '{}' answered {}", call.id, call.model, response.status().intValue());
             }
-            return response.addHeader(RawHeader.create(REQUEST_ID, call.id));
+            HttpResponse shaped = path.isAnthropic() ? OpenAiErrors.asAnthropic(response) : response;
+            return shaped.addHeader(RawHeader.create(REQUEST_ID, call.id));
         });
     }
 

@@ -126,6 +126,10 @@ public final class GatewayMetrics {
         // "usage": {"prompt_tokens": n, "completion_tokens": m, ...}: read the two numbers in place
         long prompt = number(bytes, offset, length, "\"prompt_tokens\"");
         long completion = number(bytes, offset, length, "\"completion_tokens\"");
+        if (prompt < 0 && completion < 0) { // Anthropic's Messages API names them differently
+            prompt = number(bytes, offset, length, "\"input_tokens\"");
+            completion = number(bytes, offset, length, "\"output_tokens\"");
+        }
         if (prompt > 0) {
             series(model).prompt().inc(prompt);
         }

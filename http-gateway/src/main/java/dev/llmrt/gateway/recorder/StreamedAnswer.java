@@ -14,6 +14,9 @@ final class StreamedAnswer {
     private StreamedAnswer() {}
 
     static String assemble(ObjectMapper json, String events) {
+        if (events.startsWith("event: message_start") || events.startsWith("event:message_start")) {
+            return assembleMessage(json, events);
+        }
         StringBuilder content = new StringBuilder();
         StringBuilder reasoning = new StringBuilder();
         JsonNode last = null;
@@ -66,5 +69,40 @@ final class StreamedAnswer {
             out.set("usage", usage);
         }
         return out.toString();
+    }
+
+    /** Anthropic's events: message_start's message with the text deltas joined and message_delta's stop and usage. */
+    private static String assembleMessage(ObjectMapper json, String events) {
+        ObjectNode message = null;
+        StringBuilder text = new StringBuilder();
+        try {
+            for (String line : events.split("\n")) {
+                if (!line.startsWith("data:")) {
+                    continue;
+                }
+                JsonNode data = json.readTree(line.substring(5).strip());
+                switch (data.path("type").asText()) {
+                    case "message_start" -> message = (ObjectNode) data.path("message").deepCopy();
+                    case "content_block_delta" -> text.append(data.path("delta").path("text").asText(""));
+                    case "message_delta" -> {
+                        if (message != null) {
+                            message.setAll((ObjectNode) data.path("delta"));
+                            if (data.has("usage")) {
+                                ObjectNode usage = message.get("usage") instanceof ObjectNode u ? u : message.putObject("usage");
+                                usage.setAll((ObjectNode) data.get("usage"));
+                            }
+                        }
+                    }
+                    default -> { }
+                }
+            }
+        } catch (IOException | ClassCastException e) {
+            return events;
+        }
+        if (message == null) {
+            return events;
+        }
+        message.putArray("content").addObject().put("type", "text").put("text", text.toString());
+        return message.toString();
     }
 }

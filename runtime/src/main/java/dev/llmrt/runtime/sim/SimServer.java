@@ -141,6 +141,9 @@ public final class SimServer {
             case "/v1/completions", "/completions" -> generate(ex, body, false);
             case "/v1/embeddings", "/embeddings" -> embeddings(ex, body);
             case "/rerank", "/v1/rerank", "/reranking", "/v1/reranking" -> rerank(ex, body);
+            case "/v1/messages" -> messages(ex, body);
+            case "/v1/messages/count_tokens" -> ex.respond(200, "application/json", JSON.writeValueAsBytes(
+                    JSON.createObjectNode().put("input_tokens", countWords(body.path("messages")) + countWords(body.path("system")))));
             default -> error(ex, 404, "not_found_error", "File Not Found");
         }
     }
@@ -254,6 +257,87 @@ public final class SimServer {
         }
     }
 
+    /**
+     * Anthropic's Messages API, as llama-server serves it: a message JSON, or with {@code stream} its
+     * event stream (message_start, content_block_start, ping, content_block_delta per token,
+     * content_block_stop, message_delta with the stop reason and usage, message_stop).
+     */
+    private void messages(UnixHttpServer.Exchange ex, JsonNode body) throws IOException {
+        if (!body.path("messages").isArray()) {
+            anthropicError(ex, 400, "invalid_request_error", "messages: field required");
+            return;
+        }
+        int maxTokens = Math.max(0, body.path("max_tokens").asInt(settings.maxTokens()));
+        boolean limited = body.has("max_tokens");
+        int prompt = countWords(body.path("messages")) + countWords(body.path("system"));
+        String id = "msg_sim_" + ids.incrementAndGet();
+        String stop = limited ? "max_tokens" : "end_turn";
+        acquireSequence();
+        processing.incrementAndGet();
+        try {
+            promptTokens.addAndGet(prompt);
+            pause(settings.ttftMs());
+            ObjectNode message = JSON.createObjectNode().put("id", id).put("type", "message").put("role", "assistant")
+                    .put("model", modelRef);
+            if (!body.path("stream").asBoolean(false)) {
+                StringBuilder text = new StringBuilder();
+                for (int i = 0; i < maxTokens; i++) {
+                    if (i > 0) {
+                        pause(settings.tpotMs());
+                    }
+                    text.append(token(i));
+                }
+                predictedTokens.addAndGet(maxTokens);
+                message.putArray("content").addObject().put("type", "text").put("text", text.toString());
+                message.put("stop_reason", stop).putNull("stop_sequence");
+                message.putObject("usage").put("input_tokens", prompt).put("output_tokens", maxTokens);
+                ex.respond(200, "application/json", JSON.writeValueAsBytes(message));
+                return;
+            }
+            ex.startChunked(200, "text/event-stream");
+            message.putArray("content");
+            message.putNull("stop_reason").putNull("stop_sequence");
+            message.putObject("usage").put("input_tokens", prompt).put("output_tokens", 0);
+            ObjectNode start = JSON.createObjectNode().put("type", "message_start");
+            start.set("message", message);
+            event(ex, start);
+            ObjectNode blockStart = JSON.createObjectNode().put("type", "content_block_start").put("index", 0);
+            blockStart.putObject("content_block").put("type", "text").put("text", "");
+            event(ex, blockStart);
+            event(ex, JSON.createObjectNode().put("type", "ping"));
+            for (int i = 0; i < maxTokens; i++) {
+                if (i > 0) {
+                    pause(settings.tpotMs());
+                }
+                ObjectNode delta = JSON.createObjectNode().put("type", "content_block_delta").put("index", 0);
+                delta.putObject("delta").put("type", "text_delta").put("text", token(i));
+                event(ex, delta);
+                predictedTokens.incrementAndGet();
+            }
+            event(ex, JSON.createObjectNode().put("type", "content_block_stop").put("index", 0));
+            ObjectNode end = JSON.createObjectNode().put("type", "message_delta");
+            end.putObject("delta").put("stop_reason", stop).putNull("stop_sequence");
+            end.putObject("usage").put("output_tokens", maxTokens);
+            event(ex, end);
+            event(ex, JSON.createObjectNode().put("type", "message_stop"));
+        } finally {
+            processing.decrementAndGet();
+            sequences.release();
+        }
+    }
+
+    /** One Anthropic event: {@code event: <type>} and its data. */
+    private static void event(UnixHttpServer.Exchange ex, ObjectNode data) throws IOException {
+        ex.chunk(("event: " + data.path("type").asText() + "\ndata: " + JSON.writeValueAsString(data) + "\n\n")
+                .getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void anthropicError(UnixHttpServer.Exchange ex, int status, String type, String message) throws IOException {
+        ObjectNode root = JSON.createObjectNode().put("type", "error");
+        root.putObject("error").put("type", type).put("message", message);
+        ex.respond(status, "application/json", JSON.writeValueAsBytes(root));
+    }
+
     private void embeddings(UnixHttpServer.Exchange ex, JsonNode body) throws IOException {
         JsonNode input = body.get("input");
         List<String> inputs = new ArrayList<>();
@@ -364,7 +448,8 @@ public final class SimServer {
         }
         int n = 0;
         for (JsonNode child : node) {
-            n += child.isObject() ? countWords(child.path("content")) : countWords(child);
+            n += !child.isObject() ? countWords(child)
+                    : child.has("text") ? countWords(child.path("text")) : countWords(child.path("content"));
         }
         return n;
     }

@@ -12,6 +12,8 @@ public final class Inference {
     public static final String REQUEST_ORIGIN_HEADER = "X-Request-Origin";
     /** Origin value for requests that came through the Ollama layer ({@code OriginOllamaCompletion}). */
     public static final String ORIGIN_OLLAMA_COMPLETION = "ollama/completion";
+    /** model-runner's origin for requests that came through Anthropic's Messages API. */
+    public static final String ORIGIN_ANTHROPIC_MESSAGES = "anthropic/messages";
 
     private Inference() {}
 }
