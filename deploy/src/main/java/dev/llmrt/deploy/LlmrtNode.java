@@ -26,6 +26,7 @@ import dev.llmrt.gateway.ConfigureRoutes;
 import dev.llmrt.gateway.GatewayServer;
 import dev.llmrt.gateway.HealthRoutes;
 import dev.llmrt.gateway.logs.LogRoutes;
+import dev.llmrt.gateway.ollama.OllamaRoutes;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
 import dev.llmrt.gateway.recorder.RecorderRoutes;
 import dev.llmrt.gateway.recorder.RequestRecorder;
@@ -204,7 +205,10 @@ public final class LlmrtNode {
                     configure.route().orElse(recorded.route()).orElse(logs.route()));
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
-            new GatewayServer(system, openAi, status, health, metrics).bind(gatewaySettings)
+            OllamaRoutes ollama = new OllamaRoutes(catalog, openAi::inferIfInference,
+                    ollamaCluster(clusterStatus, configure, router), json, Materializer.matFromSystem(system),
+                    gatewaySettings.bodyReadTimeout());
+            new GatewayServer(system, openAi, status, health, metrics, ollama.route()).bind(gatewaySettings)
                     .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
         });
@@ -301,6 +305,31 @@ public final class LlmrtNode {
             @Override
             public CompletionStage<Boolean> preload(String model, BackendMode mode) {
                 return router.preload(model, mode);
+            }
+        };
+    }
+
+    /** What Ollama's routes do in the cluster: list runners, unload, configure and preload as model-runner does. */
+    private static OllamaRoutes.Cluster ollamaCluster(ClusterStatus status, ConfigureRoutes configure, ReplicaRouter router) {
+        return new OllamaRoutes.Cluster() {
+            @Override
+            public CompletionStage<List<NodeAgent.Runners>> runners() {
+                return status.runners();
+            }
+
+            @Override
+            public CompletionStage<Integer> unload(String model) {
+                return status.unload(false, "", List.of(model));
+            }
+
+            @Override
+            public CompletionStage<Void> adjust(String model, Long contextSize, Long keepAliveMillis) {
+                return configure.adjust(model, contextSize, keepAliveMillis);
+            }
+
+            @Override
+            public void preload(String model) {
+                router.preload(model, BackendMode.COMPLETION);
             }
         };
     }

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -98,6 +99,34 @@ public final class ConfigureRoutes extends AllDirectives {
                             .put("Mode", c.mode()).set("Config", config);
                 });
         return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, out.toString());
+    }
+
+    /**
+     * Sets the model's context size and keep-alive (null: as they are) as a client's request asks
+     * (Ollama's {@code keep_alive} and {@code num_ctx}): written cluster-wide when they differ, the
+     * model's idle runners then stop so the next one runs with them; never a 409 (a busy runner keeps
+     * its settings until it is next started).
+     */
+    public CompletionStage<Void> adjust(String model, Long contextSize, Long keepAliveMillis) {
+        Optional<ModelSpec> spec = catalog.find(model);
+        if (spec.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        ModelConfiguration current = catalog.configurations().get(model);
+        BackendConfiguration base = current != null ? current.config() : BackendConfiguration.EMPTY;
+        ModelConfiguration wanted = new ModelConfiguration(model, spec.get().backend(),
+                current != null ? current.mode() : BackendMode.COMPLETION.wireName(),
+                new BackendConfiguration(contextSize != null ? contextSize : base.contextSize(), base.runtimeFlags(), base.speculative()),
+                keepAliveMillis != null ? keepAliveMillis : current != null ? current.keepAliveMillis() : null,
+                System.currentTimeMillis());
+        if (wanted.sameAs(current) || (current == null && contextSize == null
+                && keepAliveMillis != null && keepAliveMillis == spec.get().keepAliveMillis())) {
+            return CompletableFuture.completedFuture(null); // nothing would change
+        }
+        return cluster.store(wanted).thenComposeAsync(stored -> {
+            log.info("model '{}' configured by a client's request: {}", model, wanted);
+            return cluster.unload(model).<Void>thenApply(n -> null);
+        }, callbacks);
     }
 
     /** A model's run-time configuration as model-runner writes a {@code BackendConfiguration}; {@code {}} when none. */

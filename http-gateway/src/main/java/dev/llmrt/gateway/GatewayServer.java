@@ -26,10 +26,17 @@ public final class GatewayServer extends AllDirectives {
 
     public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health,
                          MetricsRoutes metrics) {
+        this(system, openAi, status, health, metrics, null);
+    }
+
+    /** @param apis the other APIs this gateway serves (Ollama's), after OpenAI's; or null */
+    public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health,
+                         MetricsRoutes metrics, Route apis) {
         this.system = system;
         this.openAi = openAi;
         this.routes = handleRejections(notFoundInOpenAiShape(), () -> concat(
                 openAi.route(), // first: the hot path
+                apis != null ? apis : reject(),
                 health.route(),
                 metrics.route(),
                 status.route(),

@@ -1,0 +1,96 @@
+package dev.llmrt.gateway.models;
+
+import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.runtime.gguf.GgmlType;
+import dev.llmrt.runtime.gguf.GgufFile;
+import dev.llmrt.runtime.gguf.GgufReader;
+import dev.llmrt.runtime.spi.GgufParseException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * What a catalog model is, for the model lists clients read (Ollama's {@code details}, model-runner's
+ * {@code dmr}): for a GGUF file on this node, its architecture, parameter count, most common tensor
+ * type and size, read from the file's header once per file version; for other models, what is known
+ * without a file. The digest identifies the catalog entry (name and model), not the file's bytes.
+ */
+public final class ModelDetails {
+    /**
+     * @param format       "gguf" or the backend's own
+     * @param parameters   e.g. "1.7B", or "" when unknown
+     * @param quantization the most common tensor type, e.g. "Q4_K", or "" when unknown
+     * @param size         bytes of the file, or 0
+     * @param contextSize  the model's trained context length, or 0
+     */
+    public record Details(String format, String family, String parameters, String quantization, long size,
+                          long modifiedAt, long contextSize, String digest) {}
+
+    private record Key(String path, long size, long modified) {}
+
+    private final Map<Key, Details> cache = new ConcurrentHashMap<>();
+
+    public Details of(ModelSpec spec) {
+        String digest = "sha256:" + sha256(spec.name() + "\n" + spec.model());
+        Path file = Path.of(spec.model());
+        if (!spec.backend().equals("llama.cpp") || !Files.isRegularFile(file)) {
+            return new Details(spec.backend(), "", "", "", 0, 0, 0, digest);
+        }
+        try {
+            long size = Files.size(file);
+            long modified = Files.getLastModifiedTime(file).toMillis();
+            return cache.computeIfAbsent(new Key(file.toString(), size, modified), k -> read(file, size, modified, digest));
+        } catch (IOException e) {
+            return new Details("gguf", "", "", "", 0, 0, 0, digest);
+        }
+    }
+
+    private static Details read(Path file, long size, long modified, String digest) {
+        try {
+            GgufFile gguf = GgufReader.read(file);
+            long parameters = gguf.tensors().stream().mapToLong(GgufFile.TensorInfo::elements).sum();
+            String quantization = gguf.tensors().stream()
+                    .collect(Collectors.groupingBy(GgufFile.TensorInfo::type, Collectors.summingLong(GgufFile.TensorInfo::elements)))
+                    .entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).map(GgmlType::name).orElse("");
+            return new Details("gguf", gguf.architecture(), parameters(parameters), quantization, size, modified,
+                    gguf.archLong("context_length").orElse(0L), digest);
+        } catch (GgufParseException | RuntimeException e) {
+            return new Details("gguf", "", "", "", size, modified, 0, digest);
+        }
+    }
+
+    /** A parameter count as model cards write it: 135M, 1.7B. */
+    static String parameters(long n) {
+        if (n <= 0) {
+            return "";
+        }
+        if (n >= 1_000_000_000L) {
+            return trim(n / 1e9) + "B";
+        }
+        if (n >= 1_000_000L) {
+            return trim(n / 1e6) + "M";
+        }
+        return trim(n / 1e3) + "K";
+    }
+
+    private static String trim(double v) {
+        String s = String.format(Locale.ROOT, "%.1f", v);
+        return s.endsWith(".0") ? s.substring(0, s.length() - 2) : s;
+    }
+
+    private static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

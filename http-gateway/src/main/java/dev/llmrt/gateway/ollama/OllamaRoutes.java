@@ -1,0 +1,354 @@
+package dev.llmrt.gateway.ollama;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.llmrt.agent.NodeAgent;
+import dev.llmrt.agent.model.KeepAlive;
+import dev.llmrt.agent.model.ModelCatalog;
+import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.agent.runner.RunnerStatus;
+import dev.llmrt.gateway.models.ModelDetails;
+import dev.llmrt.runtime.spi.Inference;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Framing;
+import org.apache.pekko.stream.javadsl.FramingTruncation;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * Ollama's API, translated as model-runner translates it: {@code /api/chat} and {@code /api/generate}
+ * (NDJSON streaming by default, {@code stream:false}, options mapped; {@code keep_alive} and
+ * {@code options.num_ctx} configure the model cluster-wide; an empty prompt preloads, and with a zero
+ * keep-alive unloads), {@code /api/embed} and {@code /api/embeddings}, {@code /api/tags}, {@code /api/ps},
+ * {@code /api/show}, {@code /api/version}. Inference goes through the OpenAI path (its metrics,
+ * recorder and routing), with model-runner's {@code ollama/completion} origin.
+ */
+public final class OllamaRoutes extends AllDirectives {
+    private static final ContentType NDJSON = ContentTypes.create(MediaTypes.applicationWithOpenCharset("x-ndjson"),
+            org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8);
+
+    /** What Ollama's model routes need from the cluster. */
+    public interface Cluster {
+        /** Every node's runners. */
+        CompletionStage<List<NodeAgent.Runners>> runners();
+
+        /** Stops the model's idle runners everywhere. */
+        CompletionStage<Integer> unload(String model);
+
+        /** Sets the model's context size and keep-alive (null: unchanged) cluster-wide, if they differ. */
+        CompletionStage<Void> adjust(String model, Long contextSize, Long keepAliveMillis);
+
+        /** Starts the model's runner in the background. */
+        void preload(String model);
+    }
+
+    private final ModelCatalog catalog;
+    private final Function<HttpRequest, CompletionStage<HttpResponse>> infer;
+    private final Cluster cluster;
+    private final ObjectMapper json;
+    private final OllamaTranslation translate;
+    private final ModelDetails details = new ModelDetails();
+    private final Materializer materializer;
+    private final Executor callbacks;
+    private final Duration bodyTimeout;
+
+    /** @param infer the OpenAI request path: takes an inference POST, answers as OpenAI does */
+    public OllamaRoutes(ModelCatalog catalog, Function<HttpRequest, CompletionStage<HttpResponse>> infer, Cluster cluster,
+                        ObjectMapper json, Materializer materializer, Duration bodyTimeout) {
+        this.catalog = catalog;
+        this.infer = infer;
+        this.cluster = cluster;
+        this.json = json;
+        this.translate = new OllamaTranslation(json);
+        this.materializer = materializer;
+        this.callbacks = materializer.executionContext();
+        this.bodyTimeout = bodyTimeout;
+    }
+
+    public Route route() {
+        return pathPrefix("api", () -> concat(
+                path("version", () -> get(() -> complete(ok(json.createObjectNode().put("version", "0.1.0"))))),
+                path("tags", () -> get(() -> complete(ok(tags())))),
+                path("ps", () -> get(() -> completeWithFuture(cluster.runners().thenApplyAsync(this::ps, callbacks)))),
+                path("show", () -> post(() -> body(request -> CompletableFuture.completedFuture(show(request))))),
+                path("chat", () -> post(() -> extractRequest(original -> body(request -> chat(original, request, true))))),
+                path("generate", () -> post(() -> extractRequest(original -> body(request -> generate(original, request))))),
+                path("embed", () -> post(() -> extractRequest(original -> body(request -> embed(original, request, false))))),
+                path("embeddings", () -> post(() -> extractRequest(original -> body(request -> embed(original, request, true))))),
+                path("pull", () -> post(() -> complete(error(501, "models come from the catalog (llmrt.models) here; "
+                        + "pulling from a registry is not available yet")))),
+                path("delete", () -> delete(() -> complete(error(501, "models come from the catalog (llmrt.models) here; "
+                        + "deleting one is not available"))))));
+    }
+
+    /** The body as JSON, or a 400 in Ollama's shape. */
+    private Route body(Function<JsonNode, CompletionStage<HttpResponse>> handle) {
+        return entity(Unmarshaller.entityToString(), text -> {
+            JsonNode request;
+            try {
+                request = json.readTree(text);
+            } catch (IOException e) {
+                String why = e.getMessage() == null ? "not JSON" : e.getMessage().lines().findFirst().orElse("not JSON");
+                return complete(error(400, "invalid request: " + why));
+            }
+            if (request == null || !request.isObject()) {
+                return complete(error(400, "invalid request: the body must be a JSON object"));
+            }
+            return completeWithFuture(handle.apply(request));
+        });
+    }
+
+    /** The catalog model an Ollama name means: the name itself, or without a {@code :latest} tag. */
+    private Optional<ModelSpec> find(String name) {
+        Optional<ModelSpec> spec = catalog.find(name);
+        if (spec.isEmpty() && name.endsWith(":latest")) {
+            spec = catalog.find(name.substring(0, name.length() - ":latest".length()));
+        }
+        return spec;
+    }
+
+    private CompletionStage<HttpResponse> chat(HttpRequest original, JsonNode request, boolean chat) {
+        Optional<ModelSpec> spec = find(OllamaTranslation.model(request));
+        if (spec.isEmpty()) {
+            return done(error(404, "model '" + OllamaTranslation.model(request) + "' not found"));
+        }
+        String model = spec.get().name();
+        ObjectNode openAi = chat ? translate.chat(request) : translate.generate(request);
+        openAi.put("model", model);
+        boolean stream = OllamaTranslation.streams(request);
+        return configure(request, model).thenComposeAsync(x -> infer.apply(forward(original, "/v1/chat/completions", openAi)), callbacks)
+                .thenComposeAsync(response -> answer(response, model, chat, stream), callbacks);
+    }
+
+    private CompletionStage<HttpResponse> generate(HttpRequest original, JsonNode request) {
+        String prompt = request.path("prompt").asText("");
+        if (!prompt.isEmpty()) {
+            return chat(original, request, false);
+        }
+        Optional<ModelSpec> spec = find(OllamaTranslation.model(request));
+        if (spec.isEmpty()) {
+            return done(error(404, "model '" + OllamaTranslation.model(request) + "' not found"));
+        }
+        String model = spec.get().name();
+        String keepAlive = request.path("keep_alive").asText("");
+        if (keepAlive.isEmpty() || keepAlive.equals("0") || keepAlive.equals("0s") || keepAlive.equals("0m")) {
+            // model-runner's reading of Ollama's "empty prompt, keep_alive 0": unload the model
+            return cluster.unload(model).thenApplyAsync(n -> ok(json.createObjectNode()), callbacks);
+        }
+        return configure(request, model).thenApplyAsync(x -> {
+            cluster.preload(model); // an empty prompt loads the model
+            return ok(json.createObjectNode());
+        }, callbacks);
+    }
+
+    /** {@code keep_alive} and {@code options.num_ctx}, held cluster-wide as _configure holds them. */
+    private CompletionStage<Void> configure(JsonNode request, String model) {
+        String keepAlive = request.path("keep_alive").asText(request.path("options").path("keep_alive").asText(""));
+        if (request.path("keep_alive").isNumber()) {
+            keepAlive = request.get("keep_alive").asLong() + "s"; // Ollama takes a number as seconds
+        }
+        Long keepAliveMillis = null;
+        if (!keepAlive.isEmpty()) {
+            try {
+                keepAliveMillis = KeepAlive.parseMillis(keepAlive);
+            } catch (IllegalArgumentException e) {
+                keepAliveMillis = null; // model-runner logs and goes on without it
+            }
+        }
+        Long contextSize = request.path("options").hasNonNull("num_ctx") ? request.path("options").get("num_ctx").asLong() : null;
+        if (keepAliveMillis == null && contextSize == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return cluster.adjust(model, contextSize, keepAliveMillis).exceptionally(e -> null);
+    }
+
+    private CompletionStage<HttpResponse> embed(HttpRequest original, JsonNode request, boolean legacy) {
+        Optional<ModelSpec> spec = find(OllamaTranslation.model(request));
+        if (spec.isEmpty()) {
+            return done(error(404, "model '" + OllamaTranslation.model(request) + "' not found"));
+        }
+        String model = spec.get().name();
+        ObjectNode openAi = json.createObjectNode().put("model", model);
+        openAi.set("input", legacy ? request.path("prompt") : request.path("input"));
+        return configure(request, model).thenComposeAsync(x -> infer.apply(forward(original, "/v1/embeddings", openAi)), callbacks)
+                .thenComposeAsync(response -> strict(response).thenApplyAsync(bytes -> {
+                    if (response.status().intValue() != 200) {
+                        return HttpResponse.create().withStatus(response.status())
+                                .withEntity(ContentTypes.APPLICATION_JSON, translate.error(bytes).toString());
+                    }
+                    try {
+                        JsonNode root = json.readTree(bytes);
+                        ObjectNode out = json.createObjectNode();
+                        if (legacy) {
+                            out.set("embedding", root.path("data").path(0).path("embedding"));
+                        } else {
+                            out.put("model", model);
+                            ArrayNode vectors = out.putArray("embeddings");
+                            root.path("data").forEach(d -> vectors.add(d.path("embedding")));
+                            out.put("prompt_eval_count", root.path("usage").path("prompt_tokens").asLong());
+                        }
+                        return ok(out);
+                    } catch (IOException e) {
+                        return error(502, "the backend's answer is not JSON");
+                    }
+                }, callbacks), callbacks);
+    }
+
+    /** The translated inference request, with the client's identity and model-runner's Ollama origin. */
+    private HttpRequest forward(HttpRequest original, String path, ObjectNode body) {
+        HttpRequest request = HttpRequest.POST(path).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
+        String origin = original.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value)
+                .orElse(Inference.ORIGIN_OLLAMA_COMPLETION);
+        request = request.addHeader(RawHeader.create(Inference.REQUEST_ORIGIN_HEADER, origin));
+        for (String name : List.of("User-Agent", "X-Request-Id")) {
+            Optional<HttpHeader> h = original.getHeader(name);
+            if (h.isPresent()) {
+                request = request.addHeader(RawHeader.create(name, h.get().value()));
+            }
+        }
+        return request;
+    }
+
+    /** The OpenAI answer in Ollama's shape: an NDJSON stream, one JSON object, or {@code {"error"}}. */
+    private CompletionStage<HttpResponse> answer(HttpResponse response, String model, boolean chat, boolean stream) {
+        boolean sse = response.entity().getContentType().mediaType().toString().startsWith("text/event-stream");
+        if (response.status().intValue() == 200 && sse) {
+            Source<ByteString, NotUsed> lines = response.entity().getDataBytes()
+                    .via(Framing.delimiter(ByteString.fromString("\n"), 1 << 20, FramingTruncation.ALLOW))
+                    .map(line -> Optional.ofNullable(translate.chunk(model, line.utf8String().strip(), chat)))
+                    .filter(Optional::isPresent).map(Optional::get)
+                    .statefulMap(() -> new boolean[] {false}, (doneSent, line) -> {
+                        doneSent[0] |= line.contains("\"done\":true");
+                        return Pair.create(doneSent, ByteString.fromString(line));
+                    }, doneSent -> doneSent[0] ? Optional.empty()
+                            : Optional.of(ByteString.fromString(translate.done(model, chat))))
+                    .mapMaterializedValue(m -> NotUsed.getInstance());
+            return done(withId(response, HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, lines))));
+        }
+        return strict(response).thenApplyAsync(bytes -> {
+            if (response.status().intValue() != 200) {
+                return withId(response, HttpResponse.create().withStatus(response.status())
+                        .withEntity(ContentTypes.APPLICATION_JSON, translate.error(bytes).toString()));
+            }
+            try {
+                return withId(response, ok(translate.answer(model, bytes, chat)));
+            } catch (IOException e) {
+                return error(502, "the backend's answer is not JSON");
+            }
+        }, callbacks);
+    }
+
+    private static HttpResponse withId(HttpResponse from, HttpResponse to) {
+        return from.getHeader("X-Request-Id").map(h -> to.addHeader(RawHeader.create("X-Request-Id", h.value()))).orElse(to);
+    }
+
+    private CompletionStage<byte[]> strict(HttpResponse response) {
+        if (response.entity() instanceof HttpEntity.Strict s) {
+            return CompletableFuture.completedFuture(s.getData().toArrayUnsafe());
+        }
+        return response.entity().toStrict(bodyTimeout.toMillis(), materializer)
+                .thenApplyAsync(s -> s.getData().toArrayUnsafe(), callbacks);
+    }
+
+    /** {@code GET /api/tags}: the catalog, with what each model's file says it is. */
+    private ObjectNode tags() {
+        ObjectNode root = json.createObjectNode();
+        ArrayNode models = root.putArray("models");
+        for (ModelSpec spec : catalog.all()) {
+            ModelDetails.Details d = details.of(spec);
+            ObjectNode m = models.addObject().put("name", spec.name()).put("model", spec.name())
+                    .put("modified_at", Instant.ofEpochMilli(d.modifiedAt()).toString()).put("size", d.size())
+                    .put("digest", d.digest());
+            m.set("details", detailsJson(d));
+        }
+        return root;
+    }
+
+    private ObjectNode detailsJson(ModelDetails.Details d) {
+        ObjectNode o = json.createObjectNode().put("format", d.format()).put("family", d.family());
+        ArrayNode families = o.putArray("families");
+        if (!d.family().isEmpty()) {
+            families.add(d.family());
+        }
+        return o.put("parameter_size", d.parameters()).put("quantization_level", d.quantization());
+    }
+
+    /** {@code POST /api/show}: the model's details. */
+    private HttpResponse show(JsonNode request) {
+        Optional<ModelSpec> spec = find(OllamaTranslation.model(request));
+        if (spec.isEmpty()) {
+            return error(404, "model '" + OllamaTranslation.model(request) + "' not found");
+        }
+        ModelDetails.Details d = details.of(spec.get());
+        ObjectNode root = json.createObjectNode();
+        root.set("details", detailsJson(d));
+        ObjectNode info = root.putObject("model_info").put("general.architecture", d.family());
+        if (d.contextSize() > 0) {
+            info.put(d.family() + ".context_length", d.contextSize());
+        }
+        return ok(root);
+    }
+
+    /** {@code GET /api/ps}: the runners in the cluster, one entry per runner. */
+    private HttpResponse ps(List<NodeAgent.Runners> nodes) {
+        ArrayNode models = json.createArrayNode();
+        for (NodeAgent.Runners n : nodes) {
+            for (RunnerStatus r : n.runners()) {
+                ModelDetails.Details d = catalog.find(r.model()).map(details::of).orElse(null);
+                ObjectNode m = models.addObject().put("name", r.model()).put("model", r.model())
+                        .put("size", Math.max(0, r.vramEstimate())).put("digest", d != null ? d.digest() : "");
+                long idleSince = r.lastUsed() > 0 ? r.lastUsed() : r.readyAt() > 0 ? r.readyAt() : r.startedAt();
+                if (r.inFlight() == 0 && idleSince > 0 && r.keepAlive() >= 0) {
+                    m.put("expires_at", Instant.ofEpochMilli(idleSince + r.keepAlive()).toString());
+                }
+                m.put("size_vram", Math.max(0, r.vramActual() >= 0 ? r.vramActual() : r.vramEstimate()));
+                if (d != null) {
+                    m.set("details", detailsJson(d));
+                }
+            }
+        }
+        ObjectNode root = json.createObjectNode();
+        root.set("models", models);
+        return ok(root);
+    }
+
+    private static HttpResponse ok(JsonNode body) {
+        return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body.toString());
+    }
+
+    /** Ollama's error shape: {@code {"error": message}}. */
+    private HttpResponse error(int status, String message) {
+        return HttpResponse.create().withStatus(StatusCodes.get(status))
+                .withEntity(ContentTypes.APPLICATION_JSON, json.createObjectNode().put("error", message).toString());
+    }
+
+    private static CompletionStage<HttpResponse> done(HttpResponse r) {
+        return CompletableFuture.completedFuture(r);
+    }
+}
