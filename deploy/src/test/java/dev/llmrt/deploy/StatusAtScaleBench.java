@@ -20,8 +20,11 @@ import org.junit.jupiter.api.Test;
  * What {@code GET /status} costs on a cluster of 10 nodes in one JVM with 100 replicas running (10
  * models of 10 replicas, real sim runner processes): it must list every node and runner, and it
  * prints how long it takes (a figure, not a timed assertion).
+ *
+ * <p>A benchmark, not part of the test run (100 JVMs take minutes to start on 2 cores):
+ * {@code mvn -B -pl deploy -am verify -Dtest=StatusAtScaleBench -Dsurefire.failIfNoSpecifiedTests=false}.
  */
-class StatusAtScaleTest {
+class StatusAtScaleBench {
     private static final int NODES = 10;
     private static final int MODELS = 10;
     private static final int REPLICAS = 10;
