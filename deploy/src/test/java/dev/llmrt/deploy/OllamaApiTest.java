@@ -162,5 +162,12 @@ class OllamaApiTest {
         assertEquals(400, broken.statusCode());
         assertTrue(JSON.readTree(broken.body()).has("error"), broken.body());
         assertEquals(501, send("POST", "/api/pull", "{\"model\":\"x\"}").statusCode());
+
+        // model-runner's dmr object in OpenAI's model list, from the same header
+        JsonNode openAi = JSON.readTree(send("GET", "/v1/models/tiny-gguf", null).body());
+        assertEquals("llama", openAi.path("dmr").path("architecture").asText(), openAi.toString());
+        assertTrue(openAi.path("dmr").path("context_window").asLong() > 0, openAi.toString());
+        assertTrue(openAi.path("dmr").path("size").asText().endsWith("MiB"), openAi.toString());
+        assertEquals(gguf.path("details").path("parameter_size").asText(), openAi.path("dmr").path("parameters").asText());
     }
 }

@@ -23,6 +23,8 @@ public final class GatewayServer extends AllDirectives {
     private final ActorSystem<?> system;
     private final Route routes;
     private final OpenAiRoutes openAi;
+    /** Set when bound; requests from browsers on other origins go through it. */
+    private Cors cors;
 
     public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health,
                          MetricsRoutes metrics) {
@@ -54,10 +56,11 @@ public final class GatewayServer extends AllDirectives {
      */
     public Function<HttpRequest, CompletionStage<HttpResponse>> handler() {
         Function<HttpRequest, CompletionStage<HttpResponse>> rest = routes.handler(system);
-        return request -> {
+        Function<HttpRequest, CompletionStage<HttpResponse>> all = request -> {
             CompletionStage<HttpResponse> fast = openAi.inferIfInference(request);
             return fast != null ? fast : rest.apply(request);
         };
+        return cors != null ? cors.wrap(all) : all;
     }
 
     /**
@@ -65,6 +68,7 @@ public final class GatewayServer extends AllDirectives {
      * timeout governs) and a parser limit above ours, so that our 413 is the one clients see.
      */
     public CompletionStage<ServerBinding> bind(GatewaySettings settings) {
+        this.cors = new Cors(settings.corsOrigins(), system.executionContext());
         scala.concurrent.duration.Duration idle = scala.concurrent.duration.Duration.fromNanos(settings.idleTimeout().toNanos());
         return Http.get(system).newServerAt(settings.host(), settings.port())
                 .adaptSettings(s -> s.withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())

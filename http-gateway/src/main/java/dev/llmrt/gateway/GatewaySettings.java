@@ -2,13 +2,15 @@ package dev.llmrt.gateway;
 
 import com.typesafe.config.Config;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 
 /** The gateway's tunables, read once from {@code llmrt.gateway}. */
 public record GatewaySettings(String host, int port, long maxBodyBytes, Duration responseTimeout,
                               Duration bodyReadTimeout, Duration idleTimeout, long parserMaxContentLength,
                               Duration drainTimeout, Duration statusTimeout, String affinityHeader,
                               Duration statusEventsInterval, int statusEventsKept, int recordedPerModel,
-                              int recordedBodyBytes) {
+                              int recordedBodyBytes, List<String> corsOrigins) {
     public static GatewaySettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.gateway");
         return new GatewaySettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-bytes"),
@@ -16,6 +18,7 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, Duration
                 Math.max(c.getBytes("parser-max-content-length"), c.getBytes("max-body-bytes")),
                 c.getDuration("drain-timeout"), c.getDuration("status-timeout"), c.getString("affinity-header"),
                 c.getDuration("status-events-interval"), c.getInt("status-events-kept"),
-                c.getInt("recorder.requests-per-model"), c.getBytes("recorder.max-body-bytes").intValue());
+                c.getInt("recorder.requests-per-model"), c.getBytes("recorder.max-body-bytes").intValue(),
+                Arrays.stream(c.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty()).toList());
     }
 }

@@ -8,11 +8,13 @@ import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
+import dev.llmrt.gateway.models.ModelDetails;
 import dev.llmrt.gateway.recorder.RequestRecorder;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -60,6 +62,7 @@ public final class OpenAiRoutes extends AllDirectives {
     private final ObjectMapper json;
     private final GatewayMetrics metrics;
     private final RequestRecorder recorder;
+    private final ModelDetails details = new ModelDetails();
     /** Runs future callbacks (the common pool would start a thread per callback on 2 cores). */
     private final Executor callbacks;
     private final long created = Instant.now().getEpochSecond();
@@ -287,9 +290,32 @@ public final class OpenAiRoutes extends AllDirectives {
                 .orElseGet(() -> OpenAiErrors.notFound("model_not_found", "model '" + id + "' not found"));
     }
 
+    /** model-runner's model entry, with its {@code dmr} object: what the model's file says it is. */
     private ObjectNode modelJson(ModelSpec spec) {
-        return json.createObjectNode().put("id", spec.name()).put("object", "model").put("created", created)
+        ObjectNode m = json.createObjectNode().put("id", spec.name()).put("object", "model").put("created", created)
                 .put("owned_by", "llmrt").put("backend", spec.backend());
+        ModelDetails.Details d = details.of(spec);
+        ObjectNode dmr = json.createObjectNode();
+        long context = spec.config().configuredContextSize().filter(c -> c > 0).orElse(d.contextSize());
+        if (context > 0) {
+            dmr.put("context_window", context);
+        }
+        putIfKnown(dmr, "architecture", d.family());
+        putIfKnown(dmr, "parameters", d.parameters());
+        putIfKnown(dmr, "quantization", d.quantization());
+        if (d.size() > 0) {
+            dmr.put("size", String.format(Locale.ROOT, "%.2f MiB", d.size() / (1024.0 * 1024.0)));
+        }
+        if (!dmr.isEmpty()) {
+            m.set("dmr", dmr);
+        }
+        return m;
+    }
+
+    private static void putIfKnown(ObjectNode o, String key, String value) {
+        if (!value.isEmpty()) {
+            o.put(key, value);
+        }
     }
 
     private HttpResponse jsonResponse(JsonNode node) {
