@@ -27,6 +27,7 @@ import dev.llmrt.gateway.GatewayServer;
 import dev.llmrt.gateway.HealthRoutes;
 import dev.llmrt.gateway.logs.LogRoutes;
 import dev.llmrt.gateway.ollama.OllamaRoutes;
+import dev.llmrt.gateway.responses.ResponsesRoutes;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
 import dev.llmrt.gateway.recorder.RecorderRoutes;
 import dev.llmrt.gateway.recorder.RequestRecorder;
@@ -208,7 +209,10 @@ public final class LlmrtNode {
             OllamaRoutes ollama = new OllamaRoutes(catalog, openAi::inferIfInference,
                     ollamaCluster(clusterStatus, configure, router), json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout());
-            new GatewayServer(system, openAi, status, health, metrics, ollama.route()).bind(gatewaySettings)
+            ResponsesRoutes responses = new ResponsesRoutes(openAi::inferIfInference, json, Materializer.matFromSystem(system),
+                    gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"));
+            new GatewayServer(system, openAi, status, health, metrics, ollama.route().orElse(responses.route()))
+                    .bind(gatewaySettings)
                     .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
         });

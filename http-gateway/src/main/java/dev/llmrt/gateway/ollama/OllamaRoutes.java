@@ -9,6 +9,7 @@ import dev.llmrt.agent.model.KeepAlive;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.runner.RunnerStatus;
+import dev.llmrt.gateway.StrictBody;
 import dev.llmrt.gateway.models.ModelDetails;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
@@ -24,7 +25,6 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -197,7 +197,7 @@ public final class OllamaRoutes extends AllDirectives {
         ObjectNode openAi = json.createObjectNode().put("model", model);
         openAi.set("input", legacy ? request.path("prompt") : request.path("input"));
         return configure(request, model).thenComposeAsync(x -> infer.apply(forward(original, "/v1/embeddings", openAi)), callbacks)
-                .thenComposeAsync(response -> strict(response).thenApplyAsync(bytes -> {
+                .thenComposeAsync(response -> StrictBody.of(response, bodyTimeout, materializer, callbacks).thenApplyAsync(bytes -> {
                     if (response.status().intValue() != 200) {
                         return HttpResponse.create().withStatus(response.status())
                                 .withEntity(ContentTypes.APPLICATION_JSON, translate.error(bytes).toString());
@@ -251,7 +251,7 @@ public final class OllamaRoutes extends AllDirectives {
                     .mapMaterializedValue(m -> NotUsed.getInstance());
             return done(withId(response, HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, lines))));
         }
-        return strict(response).thenApplyAsync(bytes -> {
+        return StrictBody.of(response, bodyTimeout, materializer, callbacks).thenApplyAsync(bytes -> {
             if (response.status().intValue() != 200) {
                 return withId(response, HttpResponse.create().withStatus(response.status())
                         .withEntity(ContentTypes.APPLICATION_JSON, translate.error(bytes).toString()));
@@ -268,13 +268,6 @@ public final class OllamaRoutes extends AllDirectives {
         return from.getHeader("X-Request-Id").map(h -> to.addHeader(RawHeader.create("X-Request-Id", h.value()))).orElse(to);
     }
 
-    private CompletionStage<byte[]> strict(HttpResponse response) {
-        if (response.entity() instanceof HttpEntity.Strict s) {
-            return CompletableFuture.completedFuture(s.getData().toArrayUnsafe());
-        }
-        return response.entity().toStrict(bodyTimeout.toMillis(), materializer)
-                .thenApplyAsync(s -> s.getData().toArrayUnsafe(), callbacks);
-    }
 
     /** {@code GET /api/tags}: the catalog, with what each model's file says it is. */
     private ObjectNode tags() {
