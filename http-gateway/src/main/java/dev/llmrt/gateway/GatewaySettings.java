@@ -10,7 +10,7 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, Duration
                               Duration bodyReadTimeout, Duration idleTimeout, long parserMaxContentLength,
                               Duration drainTimeout, Duration statusTimeout, String affinityHeader,
                               Duration statusEventsInterval, int statusEventsKept, int recordedPerModel,
-                              int recordedBodyBytes, List<String> corsOrigins) {
+                              int recordedBodyBytes, List<String> corsOrigins, RequestPeek.Limits validation) {
     public static GatewaySettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.gateway");
         return new GatewaySettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-bytes"),
@@ -19,6 +19,8 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, Duration
                 c.getDuration("drain-timeout"), c.getDuration("status-timeout"), c.getString("affinity-header"),
                 c.getDuration("status-events-interval"), c.getInt("status-events-kept"),
                 c.getInt("recorder.requests-per-model"), c.getBytes("recorder.max-body-bytes").intValue(),
-                Arrays.stream(c.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty()).toList());
+                Arrays.stream(c.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty()).toList(),
+                new RequestPeek.Limits(c.getInt("validation.max-depth"), c.getInt("validation.max-fields"),
+                        c.getLong("validation.max-tokens"), c.getInt("validation.max-choices")));
     }
 }

@@ -24,6 +24,19 @@ public final class OpenAiErrors {
         return error(400, "invalid_request_error", "invalid_request", message);
     }
 
+    /** A 400 naming the field that is wrong ({@code param}, or null when it is the request as a whole). */
+    public static HttpResponse invalid(String param, String message) {
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode error = root.putObject("error").put("message", message).put("type", "invalid_request_error")
+                .put("code", "invalid_value");
+        if (param != null) {
+            error.put("param", param);
+        } else {
+            error.putNull("param");
+        }
+        return HttpResponse.create().withStatus(StatusCodes.BAD_REQUEST).withEntity(ContentTypes.APPLICATION_JSON, root.toString());
+    }
+
     public static HttpResponse notFound(String code, String message) {
         return error(404, "invalid_request_error", code, message);
     }

@@ -189,10 +189,14 @@ public final class OpenAiRoutes extends AllDirectives {
 
     private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body, Call call) {
         RequestPeek.Peeked peeked;
+        String endpoint = path.endpoint();
+        boolean completion = endpoint.equals("/v1/chat/completions") || endpoint.equals("/v1/completions");
         try {
-            peeked = RequestPeek.peek(json.getFactory(), body);
+            peeked = RequestPeek.peek(json.getFactory(), body, settings.validation(), completion);
         } catch (RequestPeek.NotAnObject e) {
             return done(OpenAiErrors.badRequest("request body must be a JSON object"));
+        } catch (RequestPeek.Invalid e) {
+            return done(OpenAiErrors.invalid(e.param, e.getMessage()));
         } catch (IOException e) {
             return done(OpenAiErrors.badRequest("request body is not valid JSON: " + firstLine(e.getMessage())));
         }
@@ -207,6 +211,11 @@ public final class OpenAiRoutes extends AllDirectives {
         if (path.backend() != null && !path.backend().equals(spec.get().backend())) {
             return done(OpenAiErrors.notFound("model_not_found", "model '" + model + "' is served by backend '"
                     + spec.get().backend() + "', not '" + path.backend() + "'"));
+        }
+        long context = spec.get().config().configuredContextSize().orElse(0L);
+        if (peeked.maxTokens() > 0 && context > 0 && peeked.maxTokens() > context) {
+            return done(OpenAiErrors.invalid("max_tokens", "'max_tokens' is " + peeked.maxTokens()
+                    + ", more than model '" + model + "''s context size of " + context));
         }
         call.model = model;
         String origin = call.origin;

@@ -7,15 +7,27 @@ import java.io.IOException;
 
 /**
  * Reads what the gateway needs from a request body, its top-level {@code model} and {@code user}
- * (OpenAI's end-user id, which keeps a client on one replica), with a streaming parser: the whole
- * body is checked to be well-formed JSON, but no tree is built (the body is passed on to the backend
- * as the client sent it).
+ * (OpenAI's end-user id, which keeps a client on one replica), and checks it at the edge, in the
+ * same single pass of a streaming parser (no tree is built; the body is passed on as the client sent
+ * it): well-formed JSON, nesting and field counts within limits, and for chat and text completions
+ * the types and ranges of OpenAI's fields ({@code max_tokens}, {@code n}, {@code temperature},
+ * penalties, ...). Unknown fields are allowed (clients send vendor extensions), within the limits.
  */
 final class RequestPeek {
     private RequestPeek() {}
 
-    /** The top-level string fields the gateway routes by; null where absent or not a string. */
-    record Peeked(String model, String user) {}
+    /**
+     * @param maxDepth     how deep values may nest
+     * @param maxFields    how many fields the top-level object may have
+     * @param maxTokens    the largest {@code max_tokens} (and {@code max_completion_tokens}) accepted
+     * @param maxChoices   the largest {@code n}
+     */
+    record Limits(int maxDepth, int maxFields, long maxTokens, int maxChoices) {
+        static final Limits DEFAULT = new Limits(64, 256, 1L << 20, 16);
+    }
+
+    /** The top-level fields the gateway routes by (null where absent or not a string), and the token limit asked. */
+    record Peeked(String model, String user, long maxTokens) {}
 
     /** The body is JSON, but not an object. */
     static final class NotAnObject extends IOException {
@@ -24,30 +36,52 @@ final class RequestPeek {
         }
     }
 
-    /** The top-level {@code model} if it is a string, else null. Throws on malformed JSON. */
-    static String model(JsonFactory factory, byte[] body) throws IOException {
-        return peek(factory, body).model();
+    /** A field the request may not have as it is: its name (the {@code param} of OpenAI's error) and why. */
+    static final class Invalid extends IOException {
+        final String param;
+
+        Invalid(String param, String message) {
+            super(message);
+            this.param = param;
+        }
     }
 
-    /** The top-level {@code model} and {@code user} where they are strings. Throws on malformed JSON. */
-    static Peeked peek(JsonFactory factory, byte[] body) throws IOException {
+    /** The top-level {@code model} if it is a string, else null. Throws on malformed JSON. */
+    static String model(JsonFactory factory, byte[] body) throws IOException {
+        return peek(factory, body, Limits.DEFAULT, false).model();
+    }
+
+    /** The routing fields, with the checks of {@link Limits} (and OpenAI's fields when {@code completion}). */
+    static Peeked peek(JsonFactory factory, byte[] body, Limits limits, boolean completion) throws IOException {
         try (JsonParser p = factory.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new NotAnObject();
             }
             String model = null;
             String user = null;
+            long maxTokens = -1;
+            int fields = 0;
             JsonToken t;
             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
+                if (++fields > limits.maxFields()) {
+                    throw new Invalid(null, "the request has more than " + limits.maxFields() + " top-level fields");
+                }
                 JsonToken value = p.nextToken();
-                if (name.equals("model") && value == JsonToken.VALUE_STRING) {
-                    model = p.getText();
+                if (name.equals("model")) {
+                    model = string(p, value, name);
                 } else if (name.equals("user") && value == JsonToken.VALUE_STRING) {
                     user = p.getText();
-                } else {
-                    p.skipChildren();
+                } else if (completion && name.equals("stop") && value == JsonToken.START_ARRAY) {
+                    stopWords(p);
+                    continue; // read whole
+                } else if (completion) {
+                    long tokens = completionField(p, name, value, limits);
+                    if (tokens >= 0) {
+                        maxTokens = tokens;
+                    }
                 }
+                skip(p, value, name, limits.maxDepth());
             }
             if (t != JsonToken.END_OBJECT) {
                 throw new IOException("unexpected " + t);
@@ -55,7 +89,120 @@ final class RequestPeek {
             if (p.nextToken() != null) {
                 throw new IOException("trailing content after the JSON object");
             }
-            return new Peeked(model, user);
+            return new Peeked(model, user, maxTokens);
+        }
+    }
+
+    /** OpenAI's ranges for the fields of chat and text completions; the token limit when this is it, else -1. */
+    private static long completionField(JsonParser p, String name, JsonToken value, Limits limits) throws IOException {
+        switch (name) {
+            case "max_tokens", "max_completion_tokens" -> {
+                if (value == JsonToken.VALUE_NULL) {
+                    return -1;
+                }
+                long n = integer(p, value, name, 1, limits.maxTokens());
+                return n;
+            }
+            case "n" -> integer(p, value, name, 1, limits.maxChoices());
+            case "temperature" -> number(p, value, name, 0, 2);
+            case "top_p" -> number(p, value, name, 0, 1);
+            case "presence_penalty", "frequency_penalty" -> number(p, value, name, -2, 2);
+            case "top_logprobs" -> integer(p, value, name, 0, 20);
+            case "seed" -> integer(p, value, name, Long.MIN_VALUE, Long.MAX_VALUE);
+            case "stream", "logprobs", "echo", "parallel_tool_calls" -> {
+                if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE && value != JsonToken.VALUE_NULL) {
+                    throw new Invalid(name, "'" + name + "' must be a boolean");
+                }
+            }
+            case "messages" -> {
+                if (value != JsonToken.START_ARRAY) {
+                    throw new Invalid(name, "'messages' must be an array");
+                }
+            }
+            case "stop" -> {
+                if (value != JsonToken.VALUE_STRING && value != JsonToken.START_ARRAY && value != JsonToken.VALUE_NULL) {
+                    throw new Invalid(name, "'stop' must be a string or an array of strings");
+                }
+            }
+            default -> { }
+        }
+        return -1;
+    }
+
+    /** {@code stop} as an array: up to 4 strings, as OpenAI takes it. */
+    private static void stopWords(JsonParser p) throws IOException {
+        int n = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t != JsonToken.VALUE_STRING) {
+                throw new Invalid("stop", "'stop' must be a string or an array of strings");
+            }
+            if (++n > 4) {
+                throw new Invalid("stop", "'stop' may hold at most 4 sequences");
+            }
+        }
+    }
+
+    private static String string(JsonParser p, JsonToken value, String name) throws IOException {
+        if (value != JsonToken.VALUE_STRING) {
+            throw new Invalid(name, "'" + name + "' must be a string");
+        }
+        return p.getText();
+    }
+
+    private static long integer(JsonParser p, JsonToken value, String name, long min, long max) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
+            return -1;
+        }
+        if (value != JsonToken.VALUE_NUMBER_INT) {
+            throw new Invalid(name, "'" + name + "' must be an integer");
+        }
+        if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+            throw new Invalid(name, "'" + name + "' must be at most " + max);
+        }
+        long n = p.getLongValue();
+        if (n < min || n > max) {
+            throw new Invalid(name, "'" + name + "' must be " + (min == Long.MIN_VALUE ? "" : "at least " + min + " and ")
+                    + "at most " + max + ", not " + n);
+        }
+        return n;
+    }
+
+    private static void number(JsonParser p, JsonToken value, String name, double min, double max) throws IOException {
+        if (value == JsonToken.VALUE_NULL) {
+            return;
+        }
+        if (value != JsonToken.VALUE_NUMBER_INT && value != JsonToken.VALUE_NUMBER_FLOAT) {
+            throw new Invalid(name, "'" + name + "' must be a number");
+        }
+        double v = p.getDoubleValue();
+        if (!(v >= min && v <= max)) {
+            throw new Invalid(name, "'" + name + "' must be between " + trim(min) + " and " + trim(max) + ", not " + p.getText());
+        }
+    }
+
+    private static String trim(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+
+    /** Past the value that starts at {@code value}, refusing one nested deeper than {@code maxDepth}. */
+    private static void skip(JsonParser p, JsonToken value, String field, int maxDepth) throws IOException {
+        if (value != JsonToken.START_OBJECT && value != JsonToken.START_ARRAY) {
+            return;
+        }
+        int depth = 1;
+        while (depth > 0) {
+            JsonToken t = p.nextToken();
+            if (t == null) {
+                throw new IOException("the body ended inside '" + field + "'");
+            }
+            if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) {
+                if (++depth > maxDepth) {
+                    throw new Invalid(field, "'" + field + "' nests deeper than " + maxDepth + " levels");
+                }
+            } else if (t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
+                depth--;
+            }
         }
     }
 }

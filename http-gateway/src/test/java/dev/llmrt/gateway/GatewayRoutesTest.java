@@ -94,7 +94,8 @@ class GatewayRoutesTest {
     static void bind() throws Exception {
         materializer = Materializer.matFromSystem(testKit.system());
         ModelCatalog catalog = new ModelCatalog(REPLIES.keySet().stream()
-                .map(name -> new ModelSpec(name, "sim", name, BackendConfiguration.EMPTY, -1)).toList());
+                .map(name -> new ModelSpec(name, "sim", name, name.equals("ok")
+                        ? new BackendConfiguration(512L, List.of(), null) : BackendConfiguration.EMPTY, -1)).toList());
         ModelRouter stub = (model, mode, request, affinity) -> remember(request.requestId()).get(model).get().thenApply(reply ->
                 reply instanceof InferenceProtocol.Streamed s
                         ? new Routed.Streaming(s.status(), s.contentType(), s.body().getSource().mapMaterializedValue(m -> NotUsed.getInstance()))
@@ -184,6 +185,9 @@ class GatewayRoutesTest {
         assertError(400, "invalid_request", chat("[1,2]"));
         assertTrue(assertError(400, "invalid_request", chat("{\"messages\":[]}")).contains("'model' is required"));
         assertError(404, "model_not_found", chat("{\"model\":\"nope\"}"));
+        assertTrue(assertError(400, "invalid_value", chat("{\"model\":\"ok\",\"max_tokens\":513}"))
+                .contains("context size of 512"), "beyond the model's context size");
+        assertError(400, "invalid_value", chat("{\"model\":\"ok\",\"n\":1000000000}"));
         assertError(404, "backend_not_found", send("POST", "/engines/nobackend/v1/chat/completions",
                 HttpRequest.BodyPublishers.ofString("{\"model\":\"ok\"}")));
         assertTrue(assertError(404, "model_not_found", send("POST", "/engines/llama.cpp/v1/chat/completions",

@@ -43,7 +43,7 @@ class InferencePathTest {
     void peeksTheTopLevelModelOnly() throws IOException {
         assertEquals("m", model("{\"messages\":[{\"model\":\"inner\"}],\"model\":\"m\",\"x\":{\"model\":1}}"));
         assertNull(model("{\"messages\":[]}"));
-        assertNull(model("{\"model\":42}"));
+        assertThrows(RequestPeek.Invalid.class, () -> model("{\"model\":42}"), "a model that isn't a string is named as wrong");
     }
 
     @Test

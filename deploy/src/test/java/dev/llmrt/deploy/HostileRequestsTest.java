@@ -1,0 +1,166 @@
+package dev.llmrt.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A corpus of malformed and hostile requests (types, ranges, encodings, nesting, sizes, paths,
+ * methods) against a running node: each gets a 4xx in OpenAI's error shape, never a 5xx or a hang,
+ * a wrong value is named in the error's {@code param}, and a normal request succeeds after them all.
+ */
+class HostileRequestsTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String MESSAGES = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+
+    /** One request of the corpus: method, path, body bytes, and the field it should name (or null). */
+    private record Case(String method, String path, byte[] body, String param) {
+        static Case chat(String fields, String param) {
+            return new Case("POST", "/v1/chat/completions",
+                    ("{\"model\":\"sim/fast\"," + fields + "}").getBytes(StandardCharsets.UTF_8), param);
+        }
+    }
+
+    private static List<Case> corpus() {
+        List<Case> cases = new ArrayList<>();
+        String[] wrongTypes = {"\"x\"", "true", "[]", "{}", "[1,2]", "\"1\"", "\"\"", "[null]", "{\"a\":1}", "false"};
+        String[][] numeric = {{"max_tokens", "1"}, {"max_completion_tokens", "1"}, {"n", "1"}, {"temperature", "0.5"},
+                {"top_p", "0.5"}, {"presence_penalty", "0"}, {"frequency_penalty", "0"}, {"top_logprobs", "1"}, {"seed", "1"}};
+        for (String[] f : numeric) {
+            for (String w : wrongTypes) {
+                cases.add(Case.chat(MESSAGES + ",\"" + f[0] + "\":" + w, f[0]));
+            }
+        }
+        String[][] ranges = {{"max_tokens", "-5"}, {"max_tokens", "0"}, {"max_tokens", "1000000000000000000000000000000"},
+                {"max_tokens", "1099511627776"}, {"max_tokens", "1.5"}, {"max_completion_tokens", "-1"},
+                {"n", "0"}, {"n", "-1"}, {"n", "1000000000"}, {"n", "17"}, {"n", "2.5"},
+                {"temperature", "-0.1"}, {"temperature", "2.5"}, {"temperature", "1e9"}, {"temperature", "1e400"},
+                {"top_p", "1.5"}, {"top_p", "-1"}, {"presence_penalty", "3"}, {"presence_penalty", "-2.01"},
+                {"frequency_penalty", "9"}, {"frequency_penalty", "-9"}, {"top_logprobs", "21"}, {"top_logprobs", "-1"},
+                {"seed", "1.5"}, {"seed", "99999999999999999999999"}};
+        for (String[] r : ranges) {
+            cases.add(Case.chat(MESSAGES + ",\"" + r[0] + "\":" + r[1], r[0]));
+        }
+        for (String w : new String[] {"\"yes\"", "1", "0", "[]", "{}", "\"true\""}) {
+            cases.add(Case.chat(MESSAGES + ",\"stream\":" + w, "stream"));
+            cases.add(Case.chat(MESSAGES + ",\"logprobs\":" + w, "logprobs"));
+        }
+        for (String w : new String[] {"\"x\"", "5", "{}", "true", "null"}) {
+            cases.add(Case.chat("\"messages\":" + w, w.equals("null") ? "messages" : "messages"));
+        }
+        for (String w : new String[] {"5", "{}", "true", "[1]"}) {
+            cases.add(Case.chat(MESSAGES + ",\"stop\":" + w, "stop"));
+        }
+        for (String w : new String[] {"5", "[]", "{}", "true", "1.5", "[\"sim/fast\"]"}) {
+            cases.add(new Case("POST", "/v1/chat/completions", ("{\"model\":" + w + "," + MESSAGES + "}").getBytes(StandardCharsets.UTF_8), "model"));
+        }
+        for (String m : new String[] {"null", "\"\"", "\"no-such-model\"", "\"../../etc/passwd\"", "\"sim/fast\\u0000\""}) {
+            cases.add(new Case("POST", "/v1/chat/completions", ("{\"model\":" + m + "," + MESSAGES + "}").getBytes(StandardCharsets.UTF_8), null));
+        }
+        // nesting: deep values in a field nobody reads
+        for (int depth : new int[] {65, 100, 1000, 5000, 100_000}) {
+            cases.add(Case.chat(MESSAGES + ",\"vendor\":" + "[".repeat(depth) + "]".repeat(depth), "vendor"));
+            cases.add(Case.chat(MESSAGES + ",\"vendor\":" + "{\"a\":".repeat(depth) + "1" + "}".repeat(depth), "vendor"));
+        }
+        // many fields
+        StringBuilder many = new StringBuilder(MESSAGES);
+        for (int i = 0; i < 300; i++) {
+            many.append(",\"f").append(i).append("\":1");
+        }
+        cases.add(Case.chat(many.toString(), null));
+        // not JSON, not an object, broken encodings
+        for (String body : new String[] {"", "{", "}", "[1]", "\"s\"", "null", "42", "{\"model\":\"sim/fast\"} trailing", "{'model':'x'}",
+                "{\"model\":\"sim/fast\",}", "{\"model\" \"sim/fast\"}", "{\"model\":\"sim/fast\",\"messages\":[}", "\uFEFF{}", "{\"a\":NaN}",
+                "{\"a\":Infinity}", "{\"a\":01}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":tru}", "{\"model\":\"sim/fast\"}}"}) {
+            cases.add(new Case("POST", "/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8), null));
+        }
+        cases.add(new Case("POST", "/v1/chat/completions", new byte[] {'{', '"', 'a', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'}, null));
+        cases.add(new Case("POST", "/v1/chat/completions", new byte[] {(byte) 0xFF, (byte) 0xFE, 0, 0}, null));
+        cases.add(new Case("POST", "/v1/chat/completions", new byte[] {0, 0, 0, 0}, null));
+        // the same corpus on the other completion and embedding endpoints, where it applies
+        for (String endpoint : new String[] {"/v1/completions", "/engines/v1/chat/completions", "/engines/sim/v1/chat/completions",
+                "/exp/vDD4.40/engines/v1/chat/completions"}) {
+            cases.add(new Case("POST", endpoint, ("{\"model\":\"sim/fast\",\"prompt\":\"x\",\"max_tokens\":-5}").getBytes(StandardCharsets.UTF_8), "max_tokens"));
+            cases.add(new Case("POST", endpoint, ("{\"model\":\"sim/fast\",\"prompt\":\"x\",\"n\":1000000000}").getBytes(StandardCharsets.UTF_8), "n"));
+            cases.add(new Case("POST", endpoint, "{".getBytes(StandardCharsets.UTF_8), null));
+        }
+        cases.add(new Case("POST", "/v1/embeddings", "{\"model\":5,\"input\":\"x\"}".getBytes(StandardCharsets.UTF_8), "model"));
+        cases.add(new Case("POST", "/v1/embeddings", ("{\"model\":\"sim/fast\",\"input\":" + "[".repeat(200) + "]".repeat(200) + "}")
+                .getBytes(StandardCharsets.UTF_8), "input"));
+        // too large
+        cases.add(Case.chat(MESSAGES + ",\"pad\":\"" + "x".repeat(11 << 20) + "\"", null));
+        // paths and methods
+        for (String path : new String[] {"/v1/chat", "/v1/chat/completions/x", "/v2/chat/completions", "/engines/nope/v1/chat/completions",
+                "/v1/messages/x", "/api/nope", "/v1/responses/a/b/c", "/%2e%2e/etc/passwd", "/v1/chat/completions%00", "/engines/../v1/models/x"}) {
+            cases.add(new Case("POST", path, ("{\"model\":\"sim/fast\"," + MESSAGES + "}").getBytes(StandardCharsets.UTF_8), null));
+        }
+        for (String method : new String[] {"GET", "PUT", "DELETE", "PATCH"}) {
+            cases.add(new Case(method, "/v1/chat/completions", null, null));
+            cases.add(new Case(method, "/v1/embeddings", null, null));
+        }
+        return cases;
+    }
+
+    @Test
+    void everyHostileRequestGetsA4xxInOpenAisShapeAndTheNodeStillServes() throws Exception {
+        List<Case> cases = corpus();
+        assertTrue(cases.size() >= 200, "the corpus: " + cases.size());
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            int port = cluster.start("").port();
+            List<String> wrong = new ArrayList<>();
+            for (Case c : cases) {
+                HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + c.path()))
+                        .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json");
+                b.method(c.method(), c.body() == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(c.body()));
+                HttpResponse<String> r;
+                try {
+                    r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+                } catch (IllegalArgumentException e) {
+                    continue; // a URI the JDK's client won't send is no request
+                }
+                String what = c.method() + " " + c.path() + " " + describe(c.body()) + " -> " + r.statusCode() + " " + abbreviate(r.body());
+                if (r.statusCode() < 400 || r.statusCode() >= 500) {
+                    wrong.add(what);
+                    continue;
+                }
+                JsonNode error;
+                try {
+                    error = JSON.readTree(r.body()).path("error");
+                } catch (Exception e) {
+                    wrong.add("not JSON: " + what);
+                    continue;
+                }
+                if (!error.path("message").isTextual() || r.body().contains("\tat ") || r.body().contains("Exception")) {
+                    wrong.add("not OpenAI's error shape: " + what);
+                } else if (c.param() != null && !c.param().equals(error.path("param").asText(null))) {
+                    wrong.add("param should be '" + c.param() + "': " + what);
+                }
+            }
+            assertEquals(List.of(), wrong, wrong.size() + " of " + cases.size() + " requests answered wrongly");
+            HttpResponse<String> ok = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"sim/fast\"," + MESSAGES + ",\"max_tokens\":3,\"n\":1}"))
+                    .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, ok.statusCode(), "a normal request after them all: " + ok.body());
+        }
+    }
+
+    private static String describe(byte[] body) {
+        return body == null ? "" : abbreviate(new String(body, StandardCharsets.UTF_8));
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() > 160 ? s.substring(0, 160) + "..." : s;
+    }
+}
