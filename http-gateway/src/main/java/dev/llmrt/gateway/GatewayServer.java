@@ -4,6 +4,7 @@ import dev.llmrt.gateway.metrics.MetricsRoutes;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.apache.pekko.Done;
+import dev.llmrt.gateway.security.KeyCheck;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
@@ -25,6 +26,7 @@ public final class GatewayServer extends AllDirectives {
     private final OpenAiRoutes openAi;
     /** Set when bound; requests from browsers on other origins go through it. */
     private Cors cors;
+    private KeyCheck keyCheck;
 
     public GatewayServer(ActorSystem<?> system, OpenAiRoutes openAi, StatusRoutes status, HealthRoutes health,
                          MetricsRoutes metrics) {
@@ -60,6 +62,9 @@ public final class GatewayServer extends AllDirectives {
             CompletionStage<HttpResponse> fast = openAi.inferIfInference(request);
             return fast != null ? fast : rest.apply(request);
         };
+        if (keyCheck != null) {
+            all = keyCheck.wrap(all);
+        }
         return cors != null ? cors.wrap(all) : all;
     }
 
@@ -69,6 +74,7 @@ public final class GatewayServer extends AllDirectives {
      */
     public CompletionStage<ServerBinding> bind(GatewaySettings settings) {
         this.cors = new Cors(settings.corsOrigins(), system.executionContext());
+        this.keyCheck = new KeyCheck(settings.apiKeys());
         scala.concurrent.duration.Duration idle = scala.concurrent.duration.Duration.fromNanos(settings.idleTimeout().toNanos());
         return Http.get(system).newServerAt(settings.host(), settings.port())
                 .adaptSettings(s -> s.withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())

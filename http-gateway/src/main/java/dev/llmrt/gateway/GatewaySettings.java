@@ -1,6 +1,7 @@
 package dev.llmrt.gateway;
 
 import com.typesafe.config.Config;
+import dev.llmrt.gateway.security.ApiKeys;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -10,7 +11,8 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, Duration
                               Duration bodyReadTimeout, Duration idleTimeout, long parserMaxContentLength,
                               Duration drainTimeout, Duration statusTimeout, String affinityHeader,
                               Duration statusEventsInterval, int statusEventsKept, int recordedPerModel,
-                              int recordedBodyBytes, List<String> corsOrigins, RequestPeek.Limits validation) {
+                              int recordedBodyBytes, List<String> corsOrigins, RequestPeek.Limits validation,
+                              ApiKeys apiKeys) {
     public static GatewaySettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.gateway");
         return new GatewaySettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-bytes"),
@@ -21,6 +23,7 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, Duration
                 c.getInt("recorder.requests-per-model"), c.getBytes("recorder.max-body-bytes").intValue(),
                 Arrays.stream(c.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty()).toList(),
                 new RequestPeek.Limits(c.getInt("validation.max-depth"), c.getInt("validation.max-fields"),
-                        c.getLong("validation.max-tokens"), c.getInt("validation.max-choices")));
+                        c.getLong("validation.max-tokens"), c.getInt("validation.max-choices")),
+                ApiKeys.fromConfig(c));
     }
 }

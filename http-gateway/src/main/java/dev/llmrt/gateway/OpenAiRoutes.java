@@ -10,6 +10,7 @@ import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.gateway.metrics.GatewayMetrics;
 import dev.llmrt.gateway.models.ModelDetails;
 import dev.llmrt.gateway.recorder.RequestRecorder;
+import dev.llmrt.gateway.security.KeyCheck;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
@@ -211,6 +212,10 @@ public final class OpenAiRoutes extends AllDirectives {
         if (path.backend() != null && !path.backend().equals(spec.get().backend())) {
             return done(OpenAiErrors.notFound("model_not_found", "model '" + model + "' is served by backend '"
                     + spec.get().backend() + "', not '" + path.backend() + "'"));
+        }
+        Optional<HttpResponse> notAllowed = KeyCheck.modelRefusal(request, model);
+        if (notAllowed.isPresent()) {
+            return done(notAllowed.get());
         }
         long context = spec.get().config().configuredContextSize().orElse(0L);
         if (peeked.maxTokens() > 0 && context > 0 && peeked.maxTokens() > context) {

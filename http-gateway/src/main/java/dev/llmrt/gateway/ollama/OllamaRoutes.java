@@ -11,6 +11,8 @@ import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.gateway.StrictBody;
 import dev.llmrt.gateway.models.ModelDetails;
+import dev.llmrt.gateway.security.ApiKeys;
+import dev.llmrt.gateway.security.KeyCheck;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
 import java.time.Duration;
@@ -226,6 +228,10 @@ public final class OllamaRoutes extends AllDirectives {
         String origin = original.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value)
                 .orElse(Inference.ORIGIN_OLLAMA_COMPLETION);
         request = request.addHeader(RawHeader.create(Inference.REQUEST_ORIGIN_HEADER, origin));
+        Optional<ApiKeys.Key> key = original.getAttribute(KeyCheck.KEY);
+        if (key.isPresent()) {
+            request = request.addAttribute(KeyCheck.KEY, key.get()); // its model check applies to the translation too
+        }
         for (String name : List.of("User-Agent", "X-Request-Id")) {
             Optional<HttpHeader> h = original.getHeader(name);
             if (h.isPresent()) {

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmrt.gateway.OpenAiErrors;
 import dev.llmrt.gateway.StrictBody;
+import dev.llmrt.gateway.security.ApiKeys;
+import dev.llmrt.gateway.security.KeyCheck;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -127,6 +129,10 @@ public final class ResponsesRoutes extends AllDirectives {
             if (h.isPresent()) {
                 forward = forward.addHeader(RawHeader.create(name, h.get().value()));
             }
+        }
+        Optional<ApiKeys.Key> key = original.getAttribute(KeyCheck.KEY);
+        if (key.isPresent()) {
+            forward = forward.addAttribute(KeyCheck.KEY, key.get()); // its model check applies to the translation too
         }
         CompletionStage<HttpResponse> answer = infer.apply(forward);
         if (answer == null) {
