@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and tests need on a fresh Debian machine, where it is missing: JDK 17 and
 # Maven; cmake, g++, git and npm to build llama-server; nginx and wrk for the benchmark; prometheus
-# (and promtool) for the metrics tests; chromium and npm playwright-core for the dashboard test.
+# (and promtool) for the metrics tests; chromium and npm playwright-core for the dashboard test;
+# npm ollama, @anthropic-ai/sdk and openai for the client libraries' test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 need=()
@@ -27,4 +28,8 @@ fi
 # playwright-core for the dashboard test (no browser download: it drives the chromium above)
 if [ ! -d deploy/src/test/dashboard/node_modules/playwright-core ]; then
   (cd deploy/src/test/dashboard && npm install --no-audit --no-fund --no-package-lock --silent) >&2
+fi
+# the official client libraries of the APIs the gateway speaks, for ClientLibrariesTest
+if [ ! -d deploy/src/test/clients/node_modules/openai ]; then
+  (cd deploy/src/test/clients && npm install --no-audit --no-fund --no-package-lock --silent) >&2
 fi
