@@ -193,9 +193,9 @@ public final class LlmrtNode {
                     gatewaySettings.responseTimeout(), gatewayMetrics);
             ClusterStatus clusterStatus = new ClusterStatus(system, capacity, backends, router,
                     gatewaySettings.statusTimeout(), catalog.all().stream().map(spec -> spec.model()).toList());
-            ConfigureRoutes configure = new ConfigureRoutes(catalog, backends,
-                    configureCluster(system, clusterStatus, configurations, router, gatewaySettings.statusTimeout()),
-                    json, system.executionContext());
+            ConfigureRoutes.Cluster configuring = configureCluster(system, clusterStatus, configurations, router,
+                    gatewaySettings.statusTimeout());
+            ConfigureRoutes configure = new ConfigureRoutes(catalog, backends, configuring, json, system.executionContext());
             RequestRecorder recorder = new RequestRecorder(gatewaySettings.recordedPerModel(), gatewaySettings.recordedBodyBytes(),
                     json, configure::configJson);
             OpenAiRoutes openAi = new OpenAiRoutes(catalog, backends.keySet(), router, gatewaySettings,
@@ -207,7 +207,7 @@ public final class LlmrtNode {
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
             OllamaRoutes ollama = new OllamaRoutes(catalog, openAi::inferIfInference,
-                    ollamaCluster(clusterStatus, configure, router), json, Materializer.matFromSystem(system),
+                    configuring, configure, json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout());
             ResponsesRoutes responses = new ResponsesRoutes(openAi::inferIfInference, json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"));
@@ -309,31 +309,6 @@ public final class LlmrtNode {
             @Override
             public CompletionStage<Boolean> preload(String model, BackendMode mode) {
                 return router.preload(model, mode);
-            }
-        };
-    }
-
-    /** What Ollama's routes do in the cluster: list runners, unload, configure and preload as model-runner does. */
-    private static OllamaRoutes.Cluster ollamaCluster(ClusterStatus status, ConfigureRoutes configure, ReplicaRouter router) {
-        return new OllamaRoutes.Cluster() {
-            @Override
-            public CompletionStage<List<NodeAgent.Runners>> runners() {
-                return status.runners();
-            }
-
-            @Override
-            public CompletionStage<Integer> unload(String model) {
-                return status.unload(false, "", List.of(model));
-            }
-
-            @Override
-            public CompletionStage<Void> adjust(String model, Long contextSize, Long keepAliveMillis) {
-                return configure.adjust(model, contextSize, keepAliveMillis);
-            }
-
-            @Override
-            public void preload(String model) {
-                router.preload(model, BackendMode.COMPLETION);
             }
         };
     }

@@ -9,10 +9,11 @@ import dev.llmrt.agent.model.KeepAlive;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.runner.RunnerStatus;
+import dev.llmrt.gateway.ConfigureRoutes;
+import dev.llmrt.gateway.Forwarded;
 import dev.llmrt.gateway.StrictBody;
 import dev.llmrt.gateway.models.ModelDetails;
-import dev.llmrt.gateway.security.ApiKeys;
-import dev.llmrt.gateway.security.KeyCheck;
+import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
 import java.time.Duration;
@@ -27,7 +28,6 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
@@ -55,24 +55,10 @@ public final class OllamaRoutes extends AllDirectives {
     private static final ContentType NDJSON = ContentTypes.create(MediaTypes.applicationWithOpenCharset("x-ndjson"),
             org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8);
 
-    /** What Ollama's model routes need from the cluster. */
-    public interface Cluster {
-        /** Every node's runners. */
-        CompletionStage<List<NodeAgent.Runners>> runners();
-
-        /** Stops the model's idle runners everywhere. */
-        CompletionStage<Integer> unload(String model);
-
-        /** Sets the model's context size and keep-alive (null: unchanged) cluster-wide, if they differ. */
-        CompletionStage<Void> adjust(String model, Long contextSize, Long keepAliveMillis);
-
-        /** Starts the model's runner in the background. */
-        void preload(String model);
-    }
-
     private final ModelCatalog catalog;
     private final Function<HttpRequest, CompletionStage<HttpResponse>> infer;
-    private final Cluster cluster;
+    private final ConfigureRoutes.Cluster cluster;
+    private final ConfigureRoutes configure;
     private final ObjectMapper json;
     private final OllamaTranslation translate;
     private final ModelDetails details = new ModelDetails();
@@ -80,9 +66,15 @@ public final class OllamaRoutes extends AllDirectives {
     private final Executor callbacks;
     private final Duration bodyTimeout;
 
-    /** @param infer the OpenAI request path: takes an inference POST, answers as OpenAI does */
-    public OllamaRoutes(ModelCatalog catalog, Function<HttpRequest, CompletionStage<HttpResponse>> infer, Cluster cluster,
-                        ObjectMapper json, Materializer materializer, Duration bodyTimeout) {
+    /**
+     * @param infer     the OpenAI request path: takes an inference POST, answers as OpenAI does
+     * @param cluster   runners, unload and preload, as {@code _configure} uses them
+     * @param configure where {@code keep_alive} and {@code num_ctx} are held cluster-wide
+     */
+    public OllamaRoutes(ModelCatalog catalog, Function<HttpRequest, CompletionStage<HttpResponse>> infer,
+                        ConfigureRoutes.Cluster cluster, ConfigureRoutes configure, ObjectMapper json,
+                        Materializer materializer, Duration bodyTimeout) {
+        this.configure = configure;
         this.catalog = catalog;
         this.infer = infer;
         this.cluster = cluster;
@@ -144,7 +136,7 @@ public final class OllamaRoutes extends AllDirectives {
         ObjectNode openAi = chat ? translate.chat(request) : translate.generate(request);
         openAi.put("model", model);
         boolean stream = OllamaTranslation.streams(request);
-        return configure(request, model).thenComposeAsync(x -> infer.apply(forward(original, "/v1/chat/completions", openAi)), callbacks)
+        return configure(request, model).thenComposeAsync(x -> infer.apply(Forwarded.request(original, "/v1/chat/completions", openAi.toString(), Inference.ORIGIN_OLLAMA_COMPLETION)), callbacks)
                 .thenComposeAsync(response -> answer(response, model, chat, stream), callbacks);
     }
 
@@ -164,7 +156,7 @@ public final class OllamaRoutes extends AllDirectives {
             return cluster.unload(model).thenApplyAsync(n -> ok(json.createObjectNode()), callbacks);
         }
         return configure(request, model).thenApplyAsync(x -> {
-            cluster.preload(model); // an empty prompt loads the model
+            cluster.preload(model, BackendMode.COMPLETION); // an empty prompt loads the model
             return ok(json.createObjectNode());
         }, callbacks);
     }
@@ -187,7 +179,7 @@ public final class OllamaRoutes extends AllDirectives {
         if (keepAliveMillis == null && contextSize == null) {
             return CompletableFuture.completedFuture(null);
         }
-        return cluster.adjust(model, contextSize, keepAliveMillis).exceptionally(e -> null);
+        return configure.adjust(model, contextSize, keepAliveMillis).exceptionally(e -> null);
     }
 
     private CompletionStage<HttpResponse> embed(HttpRequest original, JsonNode request, boolean legacy) {
@@ -198,7 +190,7 @@ public final class OllamaRoutes extends AllDirectives {
         String model = spec.get().name();
         ObjectNode openAi = json.createObjectNode().put("model", model);
         openAi.set("input", legacy ? request.path("prompt") : request.path("input"));
-        return configure(request, model).thenComposeAsync(x -> infer.apply(forward(original, "/v1/embeddings", openAi)), callbacks)
+        return configure(request, model).thenComposeAsync(x -> infer.apply(Forwarded.request(original, "/v1/embeddings", openAi.toString(), Inference.ORIGIN_OLLAMA_COMPLETION)), callbacks)
                 .thenComposeAsync(response -> StrictBody.of(response, bodyTimeout, materializer, callbacks).thenApplyAsync(bytes -> {
                     if (response.status().intValue() != 200) {
                         return HttpResponse.create().withStatus(response.status())
@@ -220,25 +212,6 @@ public final class OllamaRoutes extends AllDirectives {
                         return error(502, "the backend's answer is not JSON");
                     }
                 }, callbacks), callbacks);
-    }
-
-    /** The translated inference request, with the client's identity and model-runner's Ollama origin. */
-    private HttpRequest forward(HttpRequest original, String path, ObjectNode body) {
-        HttpRequest request = HttpRequest.POST(path).withEntity(ContentTypes.APPLICATION_JSON, body.toString());
-        String origin = original.getHeader(Inference.REQUEST_ORIGIN_HEADER).map(HttpHeader::value)
-                .orElse(Inference.ORIGIN_OLLAMA_COMPLETION);
-        request = request.addHeader(RawHeader.create(Inference.REQUEST_ORIGIN_HEADER, origin));
-        Optional<ApiKeys.Key> key = original.getAttribute(KeyCheck.KEY);
-        if (key.isPresent()) {
-            request = request.addAttribute(KeyCheck.KEY, key.get()); // its model check applies to the translation too
-        }
-        for (String name : List.of("User-Agent", "X-Request-Id")) {
-            Optional<HttpHeader> h = original.getHeader(name);
-            if (h.isPresent()) {
-                request = request.addHeader(RawHeader.create(name, h.get().value()));
-            }
-        }
-        return request;
     }
 
     /** The OpenAI answer in Ollama's shape: an NDJSON stream, one JSON object, or {@code {"error"}}. */

@@ -5,9 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.llmrt.gateway.OpenAiErrors;
+import dev.llmrt.gateway.Forwarded;
 import dev.llmrt.gateway.StrictBody;
-import dev.llmrt.gateway.security.ApiKeys;
-import dev.llmrt.gateway.security.KeyCheck;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -28,10 +27,8 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
-import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
@@ -123,18 +120,7 @@ public final class ResponsesRoutes extends AllDirectives {
             return done(OpenAiErrors.badRequest(e.getMessage()));
         }
         String path = (backend != null ? "/engines/" + backend : "") + "/v1/chat/completions";
-        HttpRequest forward = HttpRequest.POST(path).withEntity(ContentTypes.APPLICATION_JSON, chat.toString());
-        for (String name : List.of("User-Agent", "X-Request-Id", "X-Request-Origin")) {
-            Optional<HttpHeader> h = original.getHeader(name);
-            if (h.isPresent()) {
-                forward = forward.addHeader(RawHeader.create(name, h.get().value()));
-            }
-        }
-        Optional<ApiKeys.Key> key = original.getAttribute(KeyCheck.KEY);
-        if (key.isPresent()) {
-            forward = forward.addAttribute(KeyCheck.KEY, key.get()); // its model check applies to the translation too
-        }
-        CompletionStage<HttpResponse> answer = infer.apply(forward);
+        CompletionStage<HttpResponse> answer = infer.apply(Forwarded.request(original, path, chat.toString(), null));
         if (answer == null) {
             return done(OpenAiErrors.notFound("backend_not_found", "unknown backend '" + backend + "'"));
         }

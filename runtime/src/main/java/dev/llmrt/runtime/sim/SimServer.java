@@ -192,20 +192,13 @@ public final class SimServer {
             promptTokens.addAndGet(prompt);
             pause(settings.ttftMs());
             if (!stream) {
-                StringBuilder text = new StringBuilder();
-                for (int i = 0; i < maxTokens; i++) {
-                    if (i > 0) {
-                        pause(settings.tpotMs());
-                    }
-                    text.append(token(i));
-                }
-                predictedTokens.addAndGet(maxTokens);
+                String text = generateAll(maxTokens);
                 ObjectNode root = header(id, object, created);
                 ObjectNode choice = root.putArray("choices").addObject().put("index", 0);
                 if (chat) {
-                    choice.putObject("message").put("role", "assistant").put("content", text.toString());
+                    choice.putObject("message").put("role", "assistant").put("content", text);
                 } else {
-                    choice.put("text", text.toString()).putNull("logprobs");
+                    choice.put("text", text).putNull("logprobs");
                 }
                 choice.put("finish_reason", finish);
                 usage(root.putObject("usage"), prompt, maxTokens);
@@ -280,15 +273,8 @@ public final class SimServer {
             ObjectNode message = JSON.createObjectNode().put("id", id).put("type", "message").put("role", "assistant")
                     .put("model", modelRef);
             if (!body.path("stream").asBoolean(false)) {
-                StringBuilder text = new StringBuilder();
-                for (int i = 0; i < maxTokens; i++) {
-                    if (i > 0) {
-                        pause(settings.tpotMs());
-                    }
-                    text.append(token(i));
-                }
-                predictedTokens.addAndGet(maxTokens);
-                message.putArray("content").addObject().put("type", "text").put("text", text.toString());
+                String text = generateAll(maxTokens);
+                message.putArray("content").addObject().put("type", "text").put("text", text);
                 message.put("stop_reason", stop).putNull("stop_sequence");
                 message.putObject("usage").put("input_tokens", prompt).put("output_tokens", maxTokens);
                 ex.respond(200, "application/json", JSON.writeValueAsBytes(message));
@@ -324,6 +310,19 @@ public final class SimServer {
             processing.decrementAndGet();
             sequences.release();
         }
+    }
+
+    /** The whole answer of a request that doesn't stream, at the configured speed per token. */
+    private String generateAll(int maxTokens) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < maxTokens; i++) {
+            if (i > 0) {
+                pause(settings.tpotMs());
+            }
+            text.append(token(i));
+        }
+        predictedTokens.addAndGet(maxTokens);
+        return text.toString();
     }
 
     /** One Anthropic event: {@code event: <type>} and its data. */
