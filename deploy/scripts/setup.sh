@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and tests need on a fresh Debian machine, where it is missing: JDK 17 and
 # Maven; cmake, g++, git and npm to build llama-server; nginx and wrk for the benchmark; prometheus
-# (and promtool) for the metrics tests; chromium and npm playwright-core for the dashboard test;
+# (and promtool) for the metrics tests; docker-registry for the model store tests; chromium and npm playwright-core for the dashboard test;
 # npm ollama, @anthropic-ai/sdk and openai for the client libraries' test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +18,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # the metrics tests: promtool parses /metrics, a real Prometheus scrapes a node
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+# the model store tests push to and pull from a real OCI registry (the CNCF Distribution server)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 # the dashboard test drives Debian's chromium with playwright-core
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

@@ -21,6 +21,21 @@ import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelConfiguration;
 import dev.llmrt.agent.model.ModelConfigurations;
 import dev.llmrt.agent.model.ModelEntity;
+import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.agent.store.BlobHolder;
+import dev.llmrt.agent.store.ModelFiles;
+import dev.llmrt.agent.store.ModelStore;
+import dev.llmrt.agent.store.RegistryClient;
+import dev.llmrt.agent.store.StoredModel;
+import dev.llmrt.agent.store.StoredModels;
+import dev.llmrt.gateway.models.BlobRoutes;
+import dev.llmrt.gateway.models.ModelManager;
+import dev.llmrt.gateway.models.ModelsRoutes;
+import dev.llmrt.runtime.spi.BackendConfiguration;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.LoggerFactory;
 import dev.llmrt.gateway.ClusterStatus;
 import dev.llmrt.gateway.ConfigureRoutes;
 import dev.llmrt.gateway.GatewayServer;
@@ -56,6 +71,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.apache.pekko.Done;
@@ -161,14 +177,39 @@ public final class LlmrtNode {
             // run-time model configurations (_configure): every node's catalog applies them
             ActorRef<ReplicatedMap.Command<ModelConfiguration>> configurations =
                     ctx.spawn(ModelConfigurations.create(catalog), "model-configurations");
+            // models from registries: this node's store, the cluster's map of them, who holds which file
+            Executor transfers = system.dispatchers().lookup(DispatcherSelector.fromConfig("llmrt.store.transfer-dispatcher"));
+            ModelStore store = new ModelStore(storeDir(config));
+            AtomicReference<String> selfUrl = new AtomicReference<>("");
+            AtomicReference<ActorRef<ReplicatedMap.Command<BlobHolder>>> holders = new AtomicReference<>();
+            Duration registryTimeout = config.getDuration("llmrt.store.registry-timeout");
+            ModelFiles files = new ModelFiles(store, new RegistryClient(registryTimeout), registryTimeout, transfers,
+                    cluster.selfMember().address().toString(), selfUrl::get,
+                    h -> holders.get().tell(new ReplicatedMap.Put<>(h.key(), h)),
+                    h -> holders.get().tell(new ReplicatedMap.Remove<>(h.key())),
+                    () -> localModelFiles(catalog, backends));
+            holders.set(ctx.spawn(StoredModels.holders(files::holdersChanged), "blob-holders"));
+            String metricsNode = nodeName;
+            CounterWithCallback.builder().name("llmrt_model_fetches").help("Model files this node fetched, by source (peer or registry)")
+                    .labelNames("node", "source").callback(cb -> {
+                        cb.call(files.fetches().fromPeers(), metricsNode, "peer");
+                        cb.call(files.fetches().fromRegistries(), metricsNode, "registry");
+                    }).register(prometheus);
+            String storeBackend = config.getString("llmrt.store.backend");
+            ActorRef<ReplicatedMap.Command<StoredModel>> storedModels = ctx.spawn(StoredModels.models(map -> {
+                files.modelsChanged(map);
+                catalog.stored(specsOf(map, files, storeBackend, agentSettings.defaultKeepAlive()));
+            }), "stored-models");
+            Map<String, StoredModel> saved = savedModels(store);
+            saved.forEach((reference, m) -> storedModels.tell(new ReplicatedMap.Put<>(reference, m)));
             // one estimate per model for the node's agent and its allocation strategy alike
-            Demands demands = new Demands(backends);
+            Demands demands = new Demands(backends, files);
             // a gateway-only node runs no models: its agent has nothing to place and hosts no shards
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings,
                     NodeAgent.Setup.local(nodeName, backends).withGpus(GpuInventory.fromConfig(config), ramBudget)
                             .withMetrics(nodeMetrics)
                             .inCluster(cluster.selfMember().address().toString(), demands, capacity, agentRole ? CapacityRegistry.publisher(registry) : c -> {},
-                                    localModelFiles(catalog, backends))), "node-agent");
+                                    files)), "node-agent");
             if (agentRole) {
                 system.receptionist().tell(Receptionist.register(NodeAgent.SERVICE_KEY, agent));
             }
@@ -182,7 +223,8 @@ public final class LlmrtNode {
                 HealthRoutes health = new HealthRoutes(readiness(system, agent, true, gatewaySettings.statusTimeout()),
                         system.executionContext());
                 Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port())
-                        .bind(health.route().orElse(metrics.route()).orElse(logs.route()))
+                        .bind(health.route().orElse(metrics.route()).orElse(logs.route()).orElse(new BlobRoutes(store).route()))
+                        .whenComplete(servesBlobs(cluster, selfUrl, files, saved))
                         .whenComplete(reportBound(started, system, agent, catalog, capacity));
                 return Behaviors.empty();
             }
@@ -206,16 +248,83 @@ public final class LlmrtNode {
                     configure.route().orElse(recorded.route()).orElse(logs.route()));
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
+            ModelManager models = new ModelManager(files, storeCluster(system, storedModels, clusterStatus,
+                    config.getDuration("llmrt.store.write-timeout")), transfers, system.executionContext());
+            ModelsRoutes modelRoutes = new ModelsRoutes(models, catalog, json, Materializer.matFromSystem(system));
             OllamaRoutes ollama = new OllamaRoutes(catalog, openAi::inferIfInference,
-                    configuring, configure, json, Materializer.matFromSystem(system),
+                    configuring, configure, models, json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout());
             ResponsesRoutes responses = new ResponsesRoutes(openAi::inferIfInference, json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"));
-            new GatewayServer(system, openAi, status, health, metrics, ollama.route().orElse(responses.route()))
+            new GatewayServer(system, openAi, status, health, metrics, ollama.route().orElse(responses.route())
+                    .orElse(modelRoutes.route()).orElse(new BlobRoutes(store).route()))
                     .bind(gatewaySettings)
+                    .whenComplete(servesBlobs(cluster, selfUrl, files, saved))
                     .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
         });
+    }
+
+    /** Once bound: peers can fetch this node's blobs at its HTTP address; it says which it holds. */
+    private static BiConsumer<ServerBinding, Throwable> servesBlobs(Cluster cluster, AtomicReference<String> selfUrl,
+                                                                    ModelFiles files, Map<String, StoredModel> saved) {
+        return (binding, err) -> {
+            if (binding != null) {
+                String host = cluster.selfMember().address().getHost().orElse(binding.localAddress().getHostString());
+                selfUrl.set("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + binding.localAddress().getPort());
+                files.announceHeld(saved.values());
+            }
+        };
+    }
+
+    /** {@code llmrt.store.dir}, or ~/.llmrt/models. */
+    private static Path storeDir(Config config) {
+        String dir = config.getString("llmrt.store.dir");
+        return dir.isBlank() ? Path.of(System.getProperty("user.home"), ".llmrt", "models") : Path.of(dir);
+    }
+
+    /** The stored models this node knew when it stopped: they come back with it. */
+    private static Map<String, StoredModel> savedModels(ModelStore store) {
+        try {
+            return store.loadModels();
+        } catch (IOException e) {
+            LoggerFactory.getLogger(LlmrtNode.class).warn("stored models in {} not read: {}", store.dir(), e.toString());
+            return Map.of();
+        }
+    }
+
+    /** The catalog entries of the pulled models: run by the store's backend, from this node's store. */
+    private static Map<String, ModelSpec> specsOf(Map<String, StoredModel> stored, ModelFiles files, String backend,
+                                                  Duration keepAlive) {
+        Map<String, ModelSpec> specs = new HashMap<>();
+        stored.forEach((reference, m) -> specs.put(reference, new ModelSpec(reference, backend, files.pathOf(m).toString(),
+                new BackendConfiguration(null, List.of(), null), keepAlive.toMillis())));
+        return specs;
+    }
+
+    /** What the model routes need of the cluster: its map of stored models, and unloading runners. */
+    private static ModelManager.Cluster storeCluster(ActorSystem<Void> system, ActorRef<ReplicatedMap.Command<StoredModel>> map,
+                                                     ClusterStatus status, Duration timeout) {
+        return new ModelManager.Cluster() {
+            @Override
+            public CompletionStage<Boolean> put(StoredModel model) {
+                return AskPattern.<ReplicatedMap.Command<StoredModel>, Boolean>ask(map,
+                        replyTo -> new ReplicatedMap.PutOnMajority<>(model.reference(), model, timeout, replyTo),
+                        timeout.plus(timeout), system.scheduler());
+            }
+
+            @Override
+            public CompletionStage<Boolean> remove(String reference) {
+                return AskPattern.<ReplicatedMap.Command<StoredModel>, Boolean>ask(map,
+                        replyTo -> new ReplicatedMap.RemoveOnMajority<>(reference, timeout, replyTo),
+                        timeout.plus(timeout), system.scheduler());
+            }
+
+            @Override
+            public CompletionStage<Integer> unload(String model) {
+                return status.unload(false, "", List.of(model));
+            }
+        };
     }
 
     /** Once bound: the node has started, or (the port taken) it stops and says why. */

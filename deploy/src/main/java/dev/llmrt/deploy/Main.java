@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "llmrt", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A distributed LLM inference runtime on Apache Pekko: one OpenAI-compatible endpoint "
                 + "in front of a cluster of GPU machines.",
-        subcommands = {ServeCommand.class, BenchCommand.class, BenchLoadCommand.class, EstimateCommand.class, GgufCommand.class, KeysCommand.class,
+        subcommands = {ServeCommand.class, BenchCommand.class, BenchLoadCommand.class, EstimateCommand.class, GgufCommand.class, KeysCommand.class, ModelsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 

@@ -25,6 +25,8 @@ final class InJvmCluster implements AutoCloseable {
     final List<LlmrtNode> nodes = new ArrayList<>();
     final List<LlmrtNode.Started> started = new ArrayList<>();
     private final String common;
+    /** The test's own processes from before the cluster (a registry, say): not the nodes' to stop. */
+    private final List<Long> before = ProcessHandle.current().children().map(ProcessHandle::pid).toList();
 
     /** @param common HOCON every node gets (the model catalog, timings) */
     InJvmCluster(String common) {
@@ -55,6 +57,7 @@ final class InJvmCluster implements AutoCloseable {
             n.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
         }
         assertEquals(List.of(), ProcessHandle.current().children().filter(ProcessHandle::isAlive)
+                        .filter(p -> !before.contains(p.pid()))
                         .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList(),
                 "runner processes outlived their nodes");
     }

@@ -19,6 +19,7 @@ import dev.llmrt.agent.runner.RunnerRegistry;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.agent.runner.RunnerSupervisor;
 import dev.llmrt.agent.runner.StatusCollector;
+import dev.llmrt.agent.store.LocalFiles;
 import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendException;
@@ -190,28 +191,28 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * @param demands    what each model needs (shared with the node's allocation strategy)
      * @param cluster    every node's published capacity (for the overheads others learned)
      * @param publisher  hears this node's capacity after changes (the cluster-wide registry)
-     * @param modelFiles the catalog models whose files this node holds (placement prefers it for them)
+     * @param files      where the models' files are, and which this node holds (placement prefers it for them)
      */
     public record Setup(String nodeName, String address, Map<String, Backend> backends, GpuInventory inventory,
                         long ramBudget, Demands demands, CapacityView cluster, Consumer<NodeCapacity> publisher,
-                        List<String> modelFiles, NodeMetrics metrics) {
+                        LocalFiles files, NodeMetrics metrics) {
         /** A node on its own: no GPUs, no RAM limit, publishing nowhere, metrics nowhere. */
         public static Setup local(String nodeName, Map<String, Backend> backends) {
             return new Setup(nodeName, nodeName, Map.copyOf(backends), GpuInventory.declared(List.of()), Long.MAX_VALUE,
-                    new Demands(backends), new CapacityView(), c -> {}, List.of(), NodeMetrics.none());
+                    new Demands(backends), new CapacityView(), c -> {}, LocalFiles.asConfigured(List::of), NodeMetrics.none());
         }
 
         public Setup withGpus(GpuInventory gpus, long ram) {
-            return new Setup(nodeName, address, backends, gpus, ram, demands, cluster, publisher, modelFiles, metrics);
+            return new Setup(nodeName, address, backends, gpus, ram, demands, cluster, publisher, files, metrics);
         }
 
         public Setup inCluster(String clusterAddress, Demands shared, CapacityView view, Consumer<NodeCapacity> publishTo,
-                               List<String> files) {
-            return new Setup(nodeName, clusterAddress, backends, inventory, ramBudget, shared, view, publishTo, files, metrics);
+                               LocalFiles modelFiles) {
+            return new Setup(nodeName, clusterAddress, backends, inventory, ramBudget, shared, view, publishTo, modelFiles, metrics);
         }
 
         public Setup withMetrics(NodeMetrics m) {
-            return new Setup(nodeName, address, backends, inventory, ramBudget, demands, cluster, publisher, modelFiles, m);
+            return new Setup(nodeName, address, backends, inventory, ramBudget, demands, cluster, publisher, files, m);
         }
     }
 
@@ -395,7 +396,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ActorRef<Command> self = getContext().getSelf();
         RunnerLoad load = new RunnerLoad();
         ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(RunnerSupervisor.create(runnerId, spec, d.mode(),
-                backend, socketOf(runnerId), settings,
+                backend, socketOf(runnerId), settings, setup.files(),
                 (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible), load),
                 "runner-" + runnerSeq);
         getContext().watchWith(runner, new RunnerTerminated(runner));
@@ -520,7 +521,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                     .map(RunnerRegistry.Entry::runnerId).toList()));
         }
         setup.publisher().accept(new NodeCapacity(setup.nodeName(), room.ramAvailable(), room.devices(), hosted, evictable,
-                setup.modelFiles(), calibration.learned(), setup.address(), publishedQueues, held, backendStatuses()));
+                setup.files().held(), calibration.learned(), setup.address(), publishedQueues, held, backendStatuses()));
         publishMetrics();
         return this;
     }

@@ -14,8 +14,9 @@ import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
 
 /**
  * A last-writer-wins map shared by every node through Distributed Data: a node puts entries (written
- * locally, gossiped to the others), and every node hears the whole map whenever it changes. Entries
- * of nodes that left stay until overwritten.
+ * locally, gossiped to the others), and every node hears the whole map whenever it changes (a node
+ * that writes on a majority hears its own write before the writer's answer). Entries of nodes that
+ * left stay until overwritten.
  */
 public final class ReplicatedMap {
     private ReplicatedMap() {}
@@ -33,8 +34,20 @@ public final class ReplicatedMap {
      */
     public record PutOnMajority<V>(String key, V value, Duration timeout, ActorRef<Boolean> replyTo) implements Command<V> {}
 
+    /** Removes {@code key} cluster-wide. */
+    public record Remove<V>(String key) implements Command<V> {}
+
+    /**
+     * Removes {@code key} on a majority of the nodes before answering true (false if that didn't
+     * happen within {@code timeout}).
+     */
+    public record RemoveOnMajority<V>(String key, Duration timeout, ActorRef<Boolean> replyTo) implements Command<V> {}
+
     private record Confirmed<V>(Replicator.UpdateResponse<LWWMap<String, V>> response, ActorRef<Boolean> replyTo)
             implements Command<V> {}
+
+    private record ReadAfterWrite<V>(Replicator.GetResponse<LWWMap<String, V>> response, boolean confirmed,
+                                     ActorRef<Boolean> replyTo) implements Command<V> {}
 
     private record Updated<V>(Replicator.UpdateResponse<LWWMap<String, V>> response) implements Command<V> {}
 
@@ -62,9 +75,34 @@ public final class ReplicatedMap {
                                 response -> new Confirmed<>(response, put.replyTo()));
                         return Behaviors.same();
                     })
+                    .onMessage(Remove.class, r -> {
+                        Remove<V> remove = (Remove<V>) r;
+                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(), Replicator.writeLocal(),
+                                replyTo, map -> map.remove(self, remove.key())), Updated::new);
+                        return Behaviors.same();
+                    })
+                    .onMessage(RemoveOnMajority.class, r -> {
+                        RemoveOnMajority<V> remove = (RemoveOnMajority<V>) r;
+                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(),
+                                        new Replicator.WriteMajority(remove.timeout()), replyTo,
+                                        map -> map.remove(self, remove.key())),
+                                response -> new Confirmed<>(response, remove.replyTo()));
+                        return Behaviors.same();
+                    })
                     .onMessage(Confirmed.class, c -> {
+                        // this node hears the change before the writer's answer: what it wrote, it reads next
                         Confirmed<V> confirmed = (Confirmed<V>) c;
-                        confirmed.replyTo().tell(confirmed.response() instanceof Replicator.UpdateSuccess);
+                        boolean ok = confirmed.response() instanceof Replicator.UpdateSuccess;
+                        adapter.askGet(replyTo -> new Replicator.Get<>(key, Replicator.readLocal(), replyTo),
+                                response -> new ReadAfterWrite<>(response, ok, confirmed.replyTo()));
+                        return Behaviors.same();
+                    })
+                    .onMessage(ReadAfterWrite.class, r -> {
+                        ReadAfterWrite<V> read = (ReadAfterWrite<V>) r;
+                        if (read.response() instanceof Replicator.GetSuccess<LWWMap<String, V>> got) {
+                            changed.accept(got.get(key).getEntries());
+                        }
+                        read.replyTo().tell(read.confirmed());
                         return Behaviors.same();
                     })
                     .onMessage(Updated.class, u -> Behaviors.same())

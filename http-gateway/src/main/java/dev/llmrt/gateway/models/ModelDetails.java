@@ -1,9 +1,8 @@
 package dev.llmrt.gateway.models;
 
 import dev.llmrt.agent.model.ModelSpec;
-import dev.llmrt.runtime.gguf.GgmlType;
-import dev.llmrt.runtime.gguf.GgufFile;
 import dev.llmrt.runtime.gguf.GgufReader;
+import dev.llmrt.runtime.gguf.GgufSummary;
 import dev.llmrt.runtime.spi.GgufParseException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,10 +11,8 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Collectors;
 
 /**
  * What a catalog model is, for the model lists clients read (Ollama's {@code details}, model-runner's
@@ -55,35 +52,12 @@ public final class ModelDetails {
 
     private static Details read(Path file, long size, long modified, String digest) {
         try {
-            GgufFile gguf = GgufReader.read(file);
-            long parameters = gguf.tensors().stream().mapToLong(GgufFile.TensorInfo::elements).sum();
-            String quantization = gguf.tensors().stream()
-                    .collect(Collectors.groupingBy(GgufFile.TensorInfo::type, Collectors.summingLong(GgufFile.TensorInfo::elements)))
-                    .entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).map(GgmlType::name).orElse("");
-            return new Details("gguf", gguf.architecture(), parameters(parameters), quantization, size, modified,
-                    gguf.archLong("context_length").orElse(0L), digest);
+            GgufSummary g = GgufSummary.of(GgufReader.read(file));
+            return new Details("gguf", g.architecture(), g.parameters(), g.quantization(), size, modified,
+                    g.contextLength(), digest);
         } catch (GgufParseException | RuntimeException e) {
             return new Details("gguf", "", "", "", size, modified, 0, digest);
         }
-    }
-
-    /** A parameter count as model cards write it: 135M, 1.7B. */
-    static String parameters(long n) {
-        if (n <= 0) {
-            return "";
-        }
-        if (n >= 1_000_000_000L) {
-            return trim(n / 1e9) + "B";
-        }
-        if (n >= 1_000_000L) {
-            return trim(n / 1e6) + "M";
-        }
-        return trim(n / 1e3) + "K";
-    }
-
-    private static String trim(double v) {
-        String s = String.format(Locale.ROOT, "%.1f", v);
-        return s.endsWith(".0") ? s.substring(0, s.length() - 2) : s;
     }
 
     private static String sha256(String s) {

@@ -9,10 +9,13 @@ import dev.llmrt.agent.model.KeepAlive;
 import dev.llmrt.agent.model.ModelCatalog;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.runner.RunnerStatus;
+import dev.llmrt.agent.store.ModelFiles;
 import dev.llmrt.gateway.ConfigureRoutes;
 import dev.llmrt.gateway.Forwarded;
 import dev.llmrt.gateway.StrictBody;
 import dev.llmrt.gateway.models.ModelDetails;
+import dev.llmrt.gateway.models.ModelManager;
+import dev.llmrt.gateway.models.ProgressLines;
 import dev.llmrt.runtime.spi.BackendMode;
 import dev.llmrt.runtime.spi.Inference;
 import java.io.IOException;
@@ -48,7 +51,8 @@ import org.apache.pekko.util.ByteString;
  * (NDJSON streaming by default, {@code stream:false}, options mapped; {@code keep_alive} and
  * {@code options.num_ctx} configure the model cluster-wide; an empty prompt preloads, and with a zero
  * keep-alive unloads), {@code /api/embed} and {@code /api/embeddings}, {@code /api/tags}, {@code /api/ps},
- * {@code /api/show}, {@code /api/version}. Inference goes through the OpenAI path (its metrics,
+ * {@code /api/show}, {@code /api/version}, {@code /api/pull} and {@code /api/delete} (models from
+ * registries, cluster-wide). Inference goes through the OpenAI path (its metrics,
  * recorder and routing), with model-runner's {@code ollama/completion} origin.
  */
 public final class OllamaRoutes extends AllDirectives {
@@ -56,6 +60,7 @@ public final class OllamaRoutes extends AllDirectives {
             org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8);
 
     private final ModelCatalog catalog;
+    private final ModelManager models;
     private final Function<HttpRequest, CompletionStage<HttpResponse>> infer;
     private final ConfigureRoutes.Cluster cluster;
     private final ConfigureRoutes configure;
@@ -70,10 +75,12 @@ public final class OllamaRoutes extends AllDirectives {
      * @param infer     the OpenAI request path: takes an inference POST, answers as OpenAI does
      * @param cluster   runners, unload and preload, as {@code _configure} uses them
      * @param configure where {@code keep_alive} and {@code num_ctx} are held cluster-wide
+     * @param models    pull and delete, through the cluster's model store
      */
     public OllamaRoutes(ModelCatalog catalog, Function<HttpRequest, CompletionStage<HttpResponse>> infer,
-                        ConfigureRoutes.Cluster cluster, ConfigureRoutes configure, ObjectMapper json,
+                        ConfigureRoutes.Cluster cluster, ConfigureRoutes configure, ModelManager models, ObjectMapper json,
                         Materializer materializer, Duration bodyTimeout) {
+        this.models = models;
         this.configure = configure;
         this.catalog = catalog;
         this.infer = infer;
@@ -95,10 +102,51 @@ public final class OllamaRoutes extends AllDirectives {
                 path("generate", () -> post(() -> extractRequest(original -> body(request -> generate(original, request))))),
                 path("embed", () -> post(() -> extractRequest(original -> body(request -> embed(original, request, false))))),
                 path("embeddings", () -> post(() -> extractRequest(original -> body(request -> embed(original, request, true))))),
-                path("pull", () -> post(() -> complete(error(501, "models come from the catalog (llmrt.models) here; "
-                        + "pulling from a registry is not available yet")))),
-                path("delete", () -> delete(() -> complete(error(501, "models come from the catalog (llmrt.models) here; "
-                        + "deleting one is not available"))))));
+                path("pull", () -> post(() -> body(this::pull))),
+                path("delete", () -> delete(() -> body(this::deleteModel)))));
+    }
+
+    /** Ollama's pull: NDJSON progress by default ({@code stream:false}: one answer), through the cluster's model store. */
+    private CompletionStage<HttpResponse> pull(JsonNode request) {
+        String name = OllamaTranslation.model(request);
+        boolean stream = OllamaTranslation.streams(request);
+        return models.resolve(name, null).handleAsync((resolved, err) -> {
+            if (err != null) {
+                ModelManager.Failure f = ModelManager.unwrap(err);
+                return done(error(f.status(), f.getMessage()));
+            }
+            if (!stream) {
+                return models.fetch(resolved, ModelFiles.Progress.NONE).handleAsync((m, e) -> e != null
+                        ? error(ModelManager.unwrap(e).status(), ModelManager.unwrap(e).getMessage())
+                        : ok(json.createObjectNode().put("status", "success")), callbacks);
+            }
+            ProgressLines lines = new ProgressLines(materializer, (digest, current, total) -> json.createObjectNode()
+                    .put("status", "pulling " + digest.substring("sha256:".length(), "sha256:".length() + 12))
+                    .put("digest", digest).put("total", total).put("completed", current).toString());
+            lines.send(json.createObjectNode().put("status", "pulling manifest").toString());
+            models.fetch(resolved, lines).whenCompleteAsync((m, e) -> {
+                if (e != null) {
+                    lines.finish(json.createObjectNode().put("error", ModelManager.unwrap(e).getMessage()).toString());
+                } else {
+                    lines.send(json.createObjectNode().put("status", "verifying sha256 digest").toString());
+                    lines.send(json.createObjectNode().put("status", "writing manifest").toString());
+                    lines.finish(json.createObjectNode().put("status", "success").toString());
+                }
+            }, callbacks);
+            return done(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, lines.source())));
+        }, callbacks).thenComposeAsync(r -> r, callbacks);
+    }
+
+    /** Ollama's delete: the named reference goes; 404 for a model not pulled from a registry. */
+    private CompletionStage<HttpResponse> deleteModel(JsonNode request) {
+        String name = OllamaTranslation.model(request);
+        return models.delete(name, false).handleAsync((d, e) -> {
+            if (e == null) {
+                return HttpResponse.create();
+            }
+            ModelManager.Failure f = ModelManager.unwrap(e);
+            return error(f.status(), f.status() == 404 ? "model '" + name + "' not found" : f.getMessage());
+        }, callbacks);
     }
 
     /** The body as JSON, or a 400 in Ollama's shape. */

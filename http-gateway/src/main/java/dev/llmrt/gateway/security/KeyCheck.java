@@ -34,7 +34,8 @@ public final class KeyCheck {
         }
         return request -> {
             String path = request.getUri().path();
-            if (path.equals("/health") || path.equals("/ready") || path.equals("/metrics")) {
+            // probes, scrapes, and the blobs peers fetch from each other (content-addressed: a digest names each)
+            if (path.equals("/health") || path.equals("/ready") || path.equals("/metrics") || path.startsWith("/store/blobs/")) {
                 return handler.apply(request);
             }
             boolean anthropic = path.startsWith("/v1/messages") || path.startsWith("/anthropic/");

@@ -3,10 +3,12 @@ package dev.llmrt.agent.model;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import dev.llmrt.agent.store.ModelReference;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,25 +43,42 @@ public final class ModelCatalog {
                 throw new IllegalArgumentException("model '" + spec.name() + "' is listed twice in llmrt.models");
             }
         }
-        this.models = Map.copyOf(byName);
+        this.models = Collections.unmodifiableMap(byName);
         this.effective = this.models;
-        this.order = List.copyOf(byName.keySet());
     }
 
-    /** The catalog's specs with the cluster's run-time configurations applied; replaced whole on each change. */
+    /**
+     * The configured specs, then the models from registries, with the cluster's run-time
+     * configurations applied; replaced whole on each change.
+     */
     private volatile Map<String, ModelSpec> effective;
     private volatile Map<String, ModelConfiguration> configurations = Map.of();
+    private volatile Map<String, ModelSpec> stored = Map.of();
 
     /**
      * Applies the cluster's run-time configurations (model name to configuration): from now on
      * {@link #find} and {@link #all} return the models as configured. Configurations of models
      * not in the catalog are kept for {@link #configurations} but change nothing.
      */
-    public void configure(Map<String, ModelConfiguration> byModel) {
-        Map<String, ModelSpec> next = new LinkedHashMap<>(models);
-        byModel.forEach((name, c) -> next.computeIfPresent(name, (n, spec) -> c.applyTo(spec)));
+    public synchronized void configure(Map<String, ModelConfiguration> byModel) {
         configurations = Map.copyOf(byModel);
-        effective = Map.copyOf(next);
+        recompute();
+    }
+
+    /**
+     * Sets the models pulled from registries (reference to spec, the file's path on this node): they
+     * are served alongside the configured ones; a configured model of the same name wins.
+     */
+    public synchronized void stored(Map<String, ModelSpec> byReference) {
+        stored = Map.copyOf(byReference);
+        recompute();
+    }
+
+    private void recompute() {
+        Map<String, ModelSpec> next = new LinkedHashMap<>(models);
+        stored.keySet().stream().sorted().forEach(name -> next.putIfAbsent(name, stored.get(name)));
+        configurations.forEach((name, c) -> next.computeIfPresent(name, (n, spec) -> c.applyTo(spec)));
+        effective = Collections.unmodifiableMap(next);
     }
 
     /** The run-time configurations in force, by model name. */
@@ -67,7 +86,6 @@ public final class ModelCatalog {
         return configurations;
     }
 
-    private final List<String> order;
     private final Map<String, Integer> replicas;
     private final Map<String, Integer> minReplicas;
     private final Map<String, Config> entries;
@@ -148,13 +166,21 @@ public final class ModelCatalog {
         return KeepAlive.parseMillis(value);
     }
 
+    /**
+     * The model clients call {@code name}: a configured name, or a pulled model's reference in any
+     * of its forms ({@code smollm2}, {@code ai/smollm2}, {@code docker.io/ai/smollm2:latest}).
+     */
     public Optional<ModelSpec> find(String name) {
-        return Optional.ofNullable(effective.get(name));
+        Map<String, ModelSpec> now = effective;
+        ModelSpec spec = now.get(name);
+        if (spec == null && !stored.isEmpty() && ModelReference.isValid(name)) {
+            spec = now.get(ModelReference.parse(name).familiar());
+        }
+        return Optional.ofNullable(spec);
     }
 
-    /** Models in the order they were configured. */
+    /** Models in the order they were configured, then the pulled ones by reference. */
     public List<ModelSpec> all() {
-        Map<String, ModelSpec> now = effective;
-        return order.stream().map(now::get).toList();
+        return List.copyOf(effective.values());
     }
 }

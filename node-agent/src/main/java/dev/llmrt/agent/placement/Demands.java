@@ -2,10 +2,12 @@ package dev.llmrt.agent.placement;
 
 import dev.llmrt.agent.gpu.GpuKind;
 import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.agent.store.LocalFiles;
 import dev.llmrt.runtime.spi.Backend;
 import dev.llmrt.runtime.spi.BackendException;
 import dev.llmrt.runtime.spi.GgufParseException;
 import dev.llmrt.runtime.spi.RequiredMemory;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -25,24 +27,43 @@ public final class Demands {
     public record Estimate(RequiredMemory memory, String unknownReason) {}
 
     private final Map<String, Backend> backends;
+    private final LocalFiles files;
     private final Map<ModelSpec, Estimate> estimates = new ConcurrentHashMap<>();
 
     public Demands(Map<String, Backend> backends) {
+        this(backends, LocalFiles.asConfigured(List::of));
+    }
+
+    /** @param files where the models' headers are read from (a pulled model's file may not be here yet) */
+    public Demands(Map<String, Backend> backends, LocalFiles files) {
         this.backends = Map.copyOf(backends);
+        this.files = files;
     }
 
     public Estimate estimate(ModelSpec spec) {
-        return estimates.computeIfAbsent(spec, this::estimateNow);
+        Estimate known = estimates.get(spec);
+        if (known != null) {
+            return known;
+        }
+        try {
+            Estimate now = estimateNow(spec, files.forEstimate(spec.model()));
+            estimates.putIfAbsent(spec, now);
+            return now;
+        } catch (LocalFiles.Unavailable e) {
+            // not cached: the header may be reachable next time
+            log.warn("memory requirement of model '{}' is unknown for now: {}", spec.name(), e.getMessage());
+            return new Estimate(null, e.getMessage());
+        }
     }
 
-    private Estimate estimateNow(ModelSpec spec) {
+    private Estimate estimateNow(ModelSpec spec, String file) {
         Backend backend = backends.get(spec.backend());
         String reason;
         if (backend == null) {
             reason = "backend '" + spec.backend() + "' is not available";
         } else {
             try {
-                return new Estimate(backend.requiredMemoryForModel(spec.model(), spec.config()), null);
+                return new Estimate(backend.requiredMemoryForModel(file, spec.config()), null);
             } catch (GgufParseException | BackendException e) {
                 reason = e.getMessage();
             } catch (RuntimeException e) {

@@ -5,6 +5,7 @@ import dev.llmrt.agent.CborSerializable;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.InferenceProtocol.FailureKind;
 import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.agent.store.LocalFiles;
 import dev.llmrt.agent.runner.RunnerStatus.Phase;
 import dev.llmrt.agent.runner.io.RunnerHttpClient;
 import dev.llmrt.agent.runner.io.StreamBody;
@@ -99,6 +100,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private final Backend backend;
     private final Path socket;
     private final AgentSettings settings;
+    private final LocalFiles files;
     private final TimerScheduler<Command> timers;
     private final Listener listener;
     private final RunnerClient client;
@@ -165,16 +167,17 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     /** @param load kept equal to its requests waiting for the backend and in flight to it */
     public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
-                                           Path socket, AgentSettings settings, Listener listener, Placement placement,
-                                           RunnerLoad load) {
+                                           Path socket, AgentSettings settings, LocalFiles files, Listener listener,
+                                           Placement placement, RunnerLoad load) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, listener, placement, load)));
+                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, files, listener, placement, load)));
     }
 
     private RunnerSupervisor(ActorContext<Command> context, TimerScheduler<Command> timers, String runnerId,
                              ModelSpec spec, BackendMode mode, Backend backend, Path socket, AgentSettings settings,
-                             Listener listener, Placement placement, RunnerLoad load) {
+                             LocalFiles files, Listener listener, Placement placement, RunnerLoad load) {
         super(context);
+        this.files = files;
         this.load = load;
         this.placement = placement;
         this.timers = timers;
@@ -231,7 +234,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         CompletableFuture.runAsync(() -> {
             String error = null;
             try {
-                backend.run(ctx, socket, spec.model(), spec.name(), mode, spec.config());
+                // a model pulled through another node may have to come here first (from a peer or its registry)
+                String model = files.ensure(spec.model());
+                backend.run(ctx, socket, model, spec.name(), mode, spec.config());
                 if (!ctx.isCancelled()) {
                     error = backend.name() + " returned without being cancelled";
                 }

@@ -12,6 +12,7 @@ import dev.llmrt.runtime.process.ProcessRunner;
 import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.InferenceProtocol;
 import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.agent.store.LocalFiles;
 import dev.llmrt.runtime.sim.SimBackend;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import dev.llmrt.runtime.spi.BackendMode;
@@ -71,7 +72,7 @@ class RunnerSupervisorTest {
         TestProbe<RunnerStatus> statuses = testKit.createTestProbe();
         ActorRef<RunnerSupervisor.Command> ref = testKit.spawn(RunnerSupervisor.create("sim-t" + n, spec,
                 BackendMode.COMPLETION, SIM, SETTINGS.socketDir().resolve("t" + n + ".sock"), SETTINGS,
-                (runner, status) -> statuses.getRef().tell(status), RunnerSupervisor.Placement.CPU, new RunnerLoad()));
+                LocalFiles.asConfigured(List::of), (runner, status) -> statuses.getRef().tell(status), RunnerSupervisor.Placement.CPU, new RunnerLoad()));
         return new Runner(ref, statuses);
     }
 

@@ -1,0 +1,197 @@
+package dev.llmrt.deploy;
+
+import static dev.llmrt.testing.Eventually.eventually;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.llmrt.agent.store.Digests;
+import dev.llmrt.agent.store.ModelArtifact;
+import dev.llmrt.agent.store.ModelReference;
+import dev.llmrt.agent.store.RegistryClient;
+import dev.llmrt.runtime.gguf.TinyLlamaModel;
+import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Models as OCI artifacts through a real registry (Debian's docker-registry on loopback): a GGUF
+ * pushed with {@code llmrt models push --gguf}, pulled through {@code POST /models/create}, run by
+ * llama-server; a second node placed to run it gets the file from its peer, not the registry; a
+ * corrupted blob, an unsupported media type and a malformed reference are refused with the reason.
+ */
+class ModelRegistryTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private static OciRegistry registry;
+    private static Path work;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Optional<Path> binary = LlamaCppBackend.locate("");
+        assertTrue(binary.isPresent() && Files.isExecutable(binary.get()), "llama-server not found: " + LlamaCppBackend.INSTALL_HINT);
+        registry = OciRegistry.start();
+        work = Files.createTempDirectory("llmrt-models-test");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (registry != null) {
+            registry.close();
+        }
+        if (work != null) {
+            try (Stream<Path> files = Files.walk(work)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    /** A tiny llama GGUF, different per seed. */
+    private static Path gguf(String name, long seed) throws Exception {
+        Path file = work.resolve(name + ".gguf");
+        TinyLlamaModel.Shape d = TinyLlamaModel.Shape.DEFAULT;
+        Files.write(file, TinyLlamaModel.generate(new TinyLlamaModel.Shape(d.nEmbd(), d.nLayer(), d.nHead(), d.nHeadKv(),
+                d.nFf(), d.contextLength(), seed)).toBytes());
+        return file;
+    }
+
+    /** {@code llmrt models push --gguf FILE REF}, as a user runs it. */
+    private static String pushWithCli(Path file, String ref) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream saved = System.out;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        int rc;
+        try {
+            rc = Main.commandLine().execute("models", "push", "--gguf", file.toString(), ref);
+        } finally {
+            System.setOut(saved);
+        }
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, rc, printed);
+        return printed;
+    }
+
+    private static final String NODE = """
+            llmrt.store.dir = "%s"
+            llmrt.agent.model-ram = %s
+            llmrt.store.backend = "llama.cpp"
+            llmrt.models = [ { name = "sim-model", backend = "sim" } ]
+            """;
+
+    private static HttpResponse<String> send(String base, String method, String path, String body, String accept) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (accept != null) {
+            b.header("Accept", accept);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> pull(String base, String ref, String accept) throws Exception {
+        return send(base, "POST", "/models/create", "{\"from\":\"" + ref + "\"}", accept);
+    }
+
+    private static HttpResponse<String> chat(String base, String model) throws Exception {
+        return send(base, "POST", "/v1/chat/completions", "{\"model\":\"" + model + "\",\"max_tokens\":4,\"temperature\":0,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}", null);
+    }
+
+    /** The node's {@code llmrt_model_fetches_total} from {@code source} (peer or registry). */
+    private static double fetches(String base, String source) throws Exception {
+        String text = send(base, "GET", "/metrics", null, null).body();
+        Matcher m = Pattern.compile("(?m)^llmrt_model_fetches_total\\{[^}]*source=\"" + source + "\"[^}]*\\} ([0-9.eE+-]+)$").matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : -1;
+    }
+
+    @Test
+    void pushPullRunTagPushDeleteThroughTheGateway() throws Exception {
+        String ref = registry.ref("test/tiny:1");
+        String printed = pushWithCli(gguf("tiny", 42), ref);
+        assertTrue(printed.contains("pushed " + ref), printed);
+
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-one"), "0")).port();
+
+            // progress as NDJSON, in model-runner's message shape, ending in success
+            HttpResponse<String> pulled = pull(base, ref, "application/json");
+            assertEquals(200, pulled.statusCode(), pulled.body());
+            List<JsonNode> lines = new ArrayList<>();
+            for (String l : pulled.body().split("\n")) {
+                lines.add(JSON.readTree(l));
+            }
+            assertEquals("success", lines.get(lines.size() - 1).get("type").asText(), pulled.body());
+            assertTrue(lines.stream().anyMatch(l -> l.path("type").asText().equals("progress")
+                    && l.at("/layer/current").asLong() == l.at("/layer/size").asLong() && l.at("/layer/size").asLong() > 0), pulled.body());
+            assertEquals(1.0, fetches(base, "registry"));
+            assertEquals(0.0, fetches(base, "peer"));
+
+            // listed and shown as model-runner lists them
+            JsonNode list = JSON.readTree(send(base, "GET", "/models", null, null).body());
+            JsonNode mine = null;
+            for (JsonNode m : list) {
+                if (m.path("tags").toString().contains(ref)) {
+                    mine = m;
+                }
+            }
+            assertTrue(mine != null, list.toString());
+            assertTrue(mine.get("id").asText().startsWith("sha256:"), mine.toString());
+            assertEquals("gguf", mine.at("/config/format").asText());
+            assertEquals("llama", mine.at("/config/architecture").asText());
+            assertEquals(200, send(base, "GET", "/models/" + ref, null, null).statusCode());
+            assertEquals(404, send(base, "GET", "/models/" + registry.ref("test/none:1"), null, null).statusCode());
+            assertTrue(JSON.readTree(send(base, "GET", "/v1/models", null, null).body()).toString().contains(ref));
+
+            // run by llama-server, by its reference
+            HttpResponse<String> answer = chat(base, ref);
+            assertEquals(200, answer.statusCode(), answer.body());
+            assertEquals(4, JSON.readTree(answer.body()).at("/usage/completion_tokens").asInt(), answer.body());
+
+            // tag, then push the new reference; the registry serves it
+            String tagged = registry.ref("test/tiny-copy:2");
+            HttpResponse<String> tag = send(base, "POST", "/models/" + ref + "/tag?repo=" + registry.ref("test/tiny-copy") + "&tag=2",
+                    null, null);
+            assertEquals(201, tag.statusCode(), tag.body());
+            assertEquals(tagged, JSON.readTree(tag.body()).get("target").asText());
+            HttpResponse<String> pushed = send(base, "POST", "/models/" + tagged + "/push", null, null);
+            assertEquals(200, pushed.statusCode(), pushed.body());
+            RegistryClient client = new RegistryClient(Duration.ofSeconds(10));
+            assertEquals(mine.get("id").asText(), client.manifest(ModelReference.parse(tagged), null).digest(),
+                    "the pushed manifest is the pulled one, byte for byte");
+
+            // delete: a reference, then by id (the last reference: the file goes from the store)
+            HttpResponse<String> untag = send(base, "DELETE", "/models/" + tagged, null, null);
+            assertEquals(200, untag.statusCode(), untag.body());
+            assertEquals(tagged, JSON.readTree(untag.body()).get(0).get("Untagged").asText());
+            HttpResponse<String> gone = send(base, "DELETE", "/models/" + mine.get("id").asText(), null, null);
+            assertEquals(200, gone.statusCode(), gone.body());
+            assertEquals(mine.get("id").asText(), JSON.readTree(gone.body()).get(1).get("Deleted").asText());
+            assertEquals(404, chat(base, ref).statusCode());
+            eventually(Duration.ofSeconds(10), () -> {
+                try (Stream<Path> blobs = Files.walk(work.resolve("store-one/blobs"))) {
+                    assertEquals(0, blobs.filter(Files::isRegularFile).count(), "the deleted model's file left the store");
+                }
+            });
+        }
+    }
+}
