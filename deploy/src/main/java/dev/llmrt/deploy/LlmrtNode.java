@@ -183,9 +183,11 @@ public final class LlmrtNode {
             AtomicReference<String> selfUrl = new AtomicReference<>("");
             AtomicReference<ActorRef<ReplicatedMap.Command<BlobHolder>>> holders = new AtomicReference<>();
             Duration registryTimeout = config.getDuration("llmrt.store.registry-timeout");
+            Duration writeTimeout = config.getDuration("llmrt.store.write-timeout");
             ModelFiles files = new ModelFiles(store, new RegistryClient(registryTimeout), registryTimeout, transfers,
                     cluster.selfMember().address().toString(), selfUrl::get,
-                    h -> holders.get().tell(new ReplicatedMap.Put<>(h.key(), h)),
+                    // on a majority, before the model itself is: a node that hears of the model hears of its holder
+                    h -> holders.get().tell(new ReplicatedMap.PutOnMajority<>(h.key(), h, writeTimeout, system.ignoreRef())),
                     h -> holders.get().tell(new ReplicatedMap.Remove<>(h.key())),
                     () -> localModelFiles(catalog, backends));
             holders.set(ctx.spawn(StoredModels.holders(files::holdersChanged), "blob-holders"));
@@ -248,8 +250,7 @@ public final class LlmrtNode {
                     configure.route().orElse(recorded.route()).orElse(logs.route()));
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
-            ModelManager models = new ModelManager(files, storeCluster(system, storedModels, clusterStatus,
-                    config.getDuration("llmrt.store.write-timeout")), transfers, system.executionContext());
+            ModelManager models = new ModelManager(files, storeCluster(system, storedModels, clusterStatus, writeTimeout), transfers, system.executionContext());
             ModelsRoutes modelRoutes = new ModelsRoutes(models, catalog, json, Materializer.matFromSystem(system));
             OllamaRoutes ollama = new OllamaRoutes(catalog, openAi::inferIfInference,
                     configuring, configure, models, json, Materializer.matFromSystem(system),

@@ -1,6 +1,7 @@
 package dev.llmrt.deploy;
 
 import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -192,6 +193,124 @@ class ModelRegistryTest {
                     assertEquals(0, blobs.filter(Files::isRegularFile).count(), "the deleted model's file left the store");
                 }
             });
+        }
+    }
+
+    @Test
+    void refusesWhatItCannotUseWithTheReasonAndKeepsNoHalfFile() throws Exception {
+        RegistryClient client = new RegistryClient(Duration.ofSeconds(10));
+        // a container image's config media type, not a model's
+        byte[] imageConfig = "{\"architecture\":\"amd64\",\"os\":\"linux\"}".getBytes(StandardCharsets.UTF_8);
+        ModelArtifact.Blob config = new ModelArtifact.Blob("application/vnd.oci.image.config.v1+json", Digests.sha256(imageConfig),
+                imageConfig.length);
+        ModelReference image = ModelReference.parse(registry.ref("test/image:1"));
+        client.pushBlob(image, config, imageConfig, null);
+        client.pushManifest(image, ModelArtifact.MANIFEST_OCI, ("{\"schemaVersion\":2,\"mediaType\":\"" + ModelArtifact.MANIFEST_OCI
+                + "\",\"config\":{\"mediaType\":\"" + config.mediaType() + "\",\"digest\":\"" + config.digest() + "\",\"size\":"
+                + config.size() + "},\"layers\":[]}").getBytes(StandardCharsets.UTF_8), null);
+        // a model whose GGUF blob the registry now serves corrupted (same length, other bytes)
+        String corrupt = registry.ref("test/corrupt:1");
+        pushWithCli(gguf("corrupt", 7), corrupt);
+        ModelArtifact.Layers layers = ModelArtifact.layers(client.manifest(ModelReference.parse(corrupt), null).bytes());
+        Path data = registry.blobData(layers.gguf().digest());
+        byte[] bytes = Files.readAllBytes(data);
+        bytes[bytes.length - 1] ^= 0x5a;
+        Files.write(data, bytes);
+
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            Path store = work.resolve("store-refusals");
+            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(store, "0")).port();
+            HttpResponse<String> malformed = pull(base, "Not A/valid ref!!", null);
+            assertEquals(400, malformed.statusCode(), malformed.body());
+            assertTrue(malformed.body().startsWith("Invalid model reference"), malformed.body());
+            HttpResponse<String> missing = pull(base, registry.ref("test/none:1"), null);
+            assertEquals(404, missing.statusCode(), missing.body());
+            HttpResponse<String> unsupported = pull(base, image.familiar(), null);
+            assertEquals(422, unsupported.statusCode(), unsupported.body());
+            assertTrue(unsupported.body().contains("application/vnd.oci.image.config.v1+json"), unsupported.body());
+            HttpResponse<String> refused = pull(base, corrupt, null);
+            assertEquals(502, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("refused") && refused.body().contains(layers.gguf().digest()), refused.body());
+            // with progress asked for, the refusal is the stream's last line
+            HttpResponse<String> streamed = pull(base, corrupt, "application/json");
+            String last = streamed.body().strip().substring(streamed.body().strip().lastIndexOf('\n') + 1);
+            assertEquals("error", JSON.readTree(last).get("type").asText(), streamed.body());
+            assertFalse(Files.exists(store.resolve("blobs/sha256").resolve(layers.gguf().digest().substring(7))),
+                    "a blob that failed its digest is not stored");
+            try (Stream<Path> tmp = Files.list(store.resolve("tmp"))) {
+                assertEquals(0, tmp.count(), "no partial download is left behind");
+            }
+            assertEquals(404, chat(base, corrupt).statusCode(), "a refused model is not in the catalog");
+            // Ollama's pull says why in its own shape
+            HttpResponse<String> ollama = send(base, "POST", "/api/pull", "{\"model\":\"" + corrupt + "\",\"stream\":false}", null);
+            assertEquals(502, ollama.statusCode(), ollama.body());
+            assertTrue(JSON.readTree(ollama.body()).get("error").asText().contains("refused"), ollama.body());
+        }
+    }
+
+    @Test
+    void concurrentPullsShareOneDownloadAndOllamaPullsAndDeletes() throws Exception {
+        String ref = registry.ref("test/shared:1");
+        pushWithCli(gguf("shared", 11), ref);
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-shared"), "0")).port();
+            List<CompletableFuture<HttpResponse<String>>> pulls = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                pulls.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return pull(base, ref, null);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            for (CompletableFuture<HttpResponse<String>> p : pulls) {
+                assertEquals(200, p.get().statusCode(), p.get().body());
+            }
+            assertEquals(1.0, fetches(base, "registry"), "four pulls of one model, one download");
+
+            // Ollama's pull streams its statuses; its delete removes the reference
+            String other = registry.ref("test/ollama:1");
+            pushWithCli(gguf("ollama", 12), other);
+            HttpResponse<String> pulled = send(base, "POST", "/api/pull", "{\"model\":\"" + other + "\"}", null);
+            assertEquals(200, pulled.statusCode(), pulled.body());
+            List<String> statuses = pulled.body().lines().map(l -> {
+                try {
+                    return JSON.readTree(l).path("status").asText();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }).toList();
+            assertEquals("pulling manifest", statuses.get(0), pulled.body());
+            assertEquals("success", statuses.get(statuses.size() - 1), pulled.body());
+            assertTrue(JSON.readTree(send(base, "GET", "/api/tags", null, null).body()).toString().contains(other));
+            assertEquals(200, send(base, "DELETE", "/api/delete", "{\"model\":\"" + other + "\"}", null).statusCode());
+            assertEquals(404, send(base, "DELETE", "/api/delete", "{\"model\":\"" + other + "\"}", null).statusCode());
+            assertFalse(JSON.readTree(send(base, "GET", "/api/tags", null, null).body()).toString().contains(other));
+        }
+    }
+
+    @Test
+    void aSecondNodeGetsTheFileFromItsPeerNotTheRegistry() throws Exception {
+        String ref = registry.ref("test/peer:1");
+        pushWithCli(gguf("peer", 21), ref);
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            // only the second node has a GPU (declared; llama-server's CPU build ignores it): the replica goes there
+            String first = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-a"), "0")).port();
+            String second = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-b"), "0")
+                    + "llmrt.agent.gpus = [ { name = \"L4\", memory = 24GiB, count = 1 } ]\n").port();
+            HttpResponse<String> pulled = pull(first, ref, null);
+            assertEquals(200, pulled.statusCode(), pulled.body());
+            assertEquals(1.0, fetches(first, "registry"));
+            // the second gateway knows the model at once, and the replica placed on its node fetches it from the first
+            HttpResponse<String> answer = eventuallyGet(Duration.ofSeconds(30), "answer from the second gateway", () -> {
+                HttpResponse<String> r = chat(second, ref);
+                return r.statusCode() == 200 ? r : null;
+            });
+            assertEquals(4, JSON.readTree(answer.body()).at("/usage/completion_tokens").asInt(), answer.body());
+            assertEquals(1.0, fetches(second, "peer"), "the file came from the peer");
+            assertEquals(0.0, fetches(second, "registry"), "not from the registry");
+            assertEquals(200, chat(first, ref).statusCode(), "the first gateway routes to it too");
         }
     }
 }

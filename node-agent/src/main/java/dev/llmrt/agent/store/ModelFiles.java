@@ -266,6 +266,7 @@ public final class ModelFiles implements LocalFiles {
             }
         }
         ModelReference source = ModelReference.parse(m.source());
+        log.debug("no peer could give {}; fetching it from {}", digest, source.registry());
         try (InputStream in = registry.blob(source, digest, null)) {
             Path path = store.write(digest, m.ggufSize(), in, n -> progress.update(digest, n, m.ggufSize()));
             fromRegistries.incrementAndGet();
