@@ -161,7 +161,11 @@ class OllamaApiTest {
         HttpResponse<String> broken = send("POST", "/api/generate", "{oops");
         assertEquals(400, broken.statusCode());
         assertTrue(JSON.readTree(broken.body()).has("error"), broken.body());
-        assertEquals(501, send("POST", "/api/pull", "{\"model\":\"x\"}").statusCode());
+        // pull and delete go through the model store (ModelRegistryTest pulls from a real registry)
+        HttpResponse<String> badPull = send("POST", "/api/pull", "{\"model\":\"Not A Reference!!\",\"stream\":false}");
+        assertEquals(400, badPull.statusCode(), badPull.body());
+        assertTrue(JSON.readTree(badPull.body()).path("error").asText().contains("Invalid model reference"), badPull.body());
+        assertEquals(404, send("DELETE", "/api/delete", "{\"model\":\"never-pulled\"}").statusCode());
 
         // model-runner's dmr object in OpenAI's model list, from the same header
         JsonNode openAi = JSON.readTree(send("GET", "/v1/models/tiny-gguf", null).body());

@@ -42,7 +42,7 @@ class RoutingClusterTest {
                 max-concurrency-per-replica = 2,
                 runtime-flags = ["--max-seqs=2", "--ttft-ms=10", "--tpot-ms=4", "--max-tokens=10", "--vram-mb=1024"] }
               { name = "limited", backend = sim, keep-alive = "-1", max-concurrency-per-replica = 1, max-queue-length = 1,
-                max-queue-wait = 300ms, runtime-flags = ["--max-seqs=1", "--ttft-ms=1500", "--max-tokens=1", "--vram-mb=512"] }
+                max-queue-wait = 2s, runtime-flags = ["--max-seqs=1", "--ttft-ms=6000", "--max-tokens=1", "--vram-mb=512"] }
             ]
             """;
     private static final InJvmCluster cluster = new InJvmCluster(COMMON);
@@ -199,7 +199,7 @@ class RoutingClusterTest {
         assertEquals(503, timedOut.statusCode());
         assertEquals("1", timedOut.headers().firstValue("retry-after").orElse(""));
         assertEquals("{\"error\":{\"message\":\"model 'limited' had no free replica within its queue wait "
-                + "(max-queue-wait = 300ms); retry later\",\"type\":\"server_error\",\"code\":\"queue_timeout\"}}", timedOut.body());
+                + "(max-queue-wait = 2s); retry later\",\"type\":\"server_error\",\"code\":\"queue_timeout\"}}", timedOut.body());
         assertEquals(200, running.get(10, TimeUnit.SECONDS).statusCode(), "the one running was not disturbed");
     }
 
