@@ -20,6 +20,8 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 # the model store tests push to and pull from a real OCI registry (the CNCF Distribution server)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+# the TLS test makes its CA and certificates with openssl
+[ -x /usr/bin/openssl ] || need+=(openssl)
 # the dashboard test drives Debian's chromium with playwright-core
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then

@@ -31,6 +31,18 @@ import dev.llmrt.agent.store.StoredModels;
 import dev.llmrt.gateway.models.BlobRoutes;
 import dev.llmrt.gateway.models.ModelManager;
 import dev.llmrt.gateway.models.ModelsRoutes;
+import dev.llmrt.gateway.security.ApiKeys;
+import dev.llmrt.gateway.security.KeyCheck;
+import dev.llmrt.gateway.security.KeyLimiter;
+import dev.llmrt.gateway.security.KeysRoutes;
+import dev.llmrt.gateway.security.StoredKey;
+import org.apache.pekko.cluster.ddata.Key;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import dev.llmrt.runtime.spi.BackendConfiguration;
 import java.io.IOException;
 import java.util.HashMap;
@@ -257,13 +269,73 @@ public final class LlmrtNode {
                     gatewaySettings.bodyReadTimeout());
             ResponsesRoutes responses = new ResponsesRoutes(openAi::inferIfInference, json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"));
+            // API keys made at run time, shared by every gateway; each key's limits in one sharded entity
+            ActorRef<ReplicatedMap.Command<StoredKey>> keyMap = ctx.spawn(
+                    ReplicatedMap.create(API_KEYS, gatewaySettings.apiKeys()::clusterChanged), "api-keys");
+            KeysRoutes keyRoutes = new KeysRoutes(gatewaySettings.apiKeys(), keysCluster(system, keyMap,
+                    config.getDuration("llmrt.gateway.limits.write-timeout")), json, system.executionContext());
             new GatewayServer(system, openAi, status, health, metrics, ollama.route().orElse(responses.route())
-                    .orElse(modelRoutes.route()).orElse(new BlobRoutes(store).route()))
+                    .orElse(modelRoutes.route()).orElse(keyRoutes.route()).orElse(new BlobRoutes(store).route()))
+                    .withKeyLimits(keyLimits(system, roles, config.getDuration("llmrt.gateway.limits.permit-ttl"),
+                            config.getDuration("llmrt.gateway.limits.decision-timeout")))
                     .bind(gatewaySettings)
                     .whenComplete(servesBlobs(cluster, selfUrl, files, saved))
                     .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
         });
+    }
+
+    /** Sets {@code key} in a cluster-wide map on a majority of nodes: true once they have it. */
+    private static <V> CompletionStage<Boolean> putOnMajority(ActorSystem<Void> system, ActorRef<ReplicatedMap.Command<V>> map,
+                                                              String key, V value, Duration timeout) {
+        return AskPattern.<ReplicatedMap.Command<V>, Boolean>ask(map,
+                replyTo -> new ReplicatedMap.PutOnMajority<>(key, value, timeout, replyTo), timeout.plus(timeout), system.scheduler());
+    }
+
+    private static <V> CompletionStage<Boolean> removeOnMajority(ActorSystem<Void> system, ActorRef<ReplicatedMap.Command<V>> map,
+                                                                 String key, Duration timeout) {
+        return AskPattern.<ReplicatedMap.Command<V>, Boolean>ask(map,
+                replyTo -> new ReplicatedMap.RemoveOnMajority<>(key, timeout, replyTo), timeout.plus(timeout), system.scheduler());
+    }
+
+    private static final Key<LWWMap<String, StoredKey>> API_KEYS = LWWMapKey.create("llmrt-api-keys");
+
+    /** The keys made through POST /keys: written to a majority, heard by every gateway's ApiKeys. */
+    private static KeysRoutes.Cluster keysCluster(ActorSystem<Void> system, ActorRef<ReplicatedMap.Command<StoredKey>> map,
+                                                  Duration timeout) {
+        return new KeysRoutes.Cluster() {
+            @Override
+            public CompletionStage<Boolean> put(StoredKey key) {
+                return putOnMajority(system, map, key.name(), key, timeout);
+            }
+
+            @Override
+            public CompletionStage<Boolean> remove(String name) {
+                return removeOnMajority(system, map, name, timeout);
+            }
+        };
+    }
+
+    /** Each key's limits in one entity, on the gateway nodes: every gateway asks the same one. */
+    private static KeyCheck.Limiter keyLimits(ActorSystem<Void> system, List<String> roles, Duration permitTtl,
+                                              Duration timeout) {
+        ClusterSharding sharding = ClusterSharding.get(system);
+        Entity<KeyLimiter.Command, ShardingEnvelope<KeyLimiter.Command>> entity = Entity.of(KeyLimiter.TYPE,
+                        ctx -> KeyLimiter.create(ctx.getEntityId(), permitTtl))
+                .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy());
+        sharding.init(roles.isEmpty() ? entity : entity.withRole("gateway"));
+        return new KeyCheck.Limiter() {
+            @Override
+            public CompletionStage<KeyLimiter.Decision> acquire(ApiKeys.Key key, boolean stream) {
+                return sharding.entityRefFor(KeyLimiter.TYPE, key.name())
+                        .ask(replyTo -> new KeyLimiter.Acquire(key.limits(), stream, replyTo), timeout);
+            }
+
+            @Override
+            public void release(ApiKeys.Key key, long permit, long tokens) {
+                sharding.entityRefFor(KeyLimiter.TYPE, key.name()).tell(new KeyLimiter.Release(permit, tokens));
+            }
+        };
     }
 
     /** Once bound: peers can fetch this node's blobs at its HTTP address; it says which it holds. */
@@ -309,16 +381,12 @@ public final class LlmrtNode {
         return new ModelManager.Cluster() {
             @Override
             public CompletionStage<Boolean> put(StoredModel model) {
-                return AskPattern.<ReplicatedMap.Command<StoredModel>, Boolean>ask(map,
-                        replyTo -> new ReplicatedMap.PutOnMajority<>(model.reference(), model, timeout, replyTo),
-                        timeout.plus(timeout), system.scheduler());
+                return putOnMajority(system, map, model.reference(), model, timeout);
             }
 
             @Override
             public CompletionStage<Boolean> remove(String reference) {
-                return AskPattern.<ReplicatedMap.Command<StoredModel>, Boolean>ask(map,
-                        replyTo -> new ReplicatedMap.RemoveOnMajority<>(reference, timeout, replyTo),
-                        timeout.plus(timeout), system.scheduler());
+                return removeOnMajority(system, map, reference, timeout);
             }
 
             @Override
@@ -411,9 +479,7 @@ public final class LlmrtNode {
 
             @Override
             public CompletionStage<Boolean> store(ModelConfiguration c) {
-                return AskPattern.<ReplicatedMap.Command<ModelConfiguration>, Boolean>ask(configurations,
-                        replyTo -> new ReplicatedMap.PutOnMajority<>(c.model(), c, timeout, replyTo),
-                        timeout.plus(timeout), system.scheduler());
+                return putOnMajority(system, configurations, c.model(), c, timeout);
             }
 
             @Override

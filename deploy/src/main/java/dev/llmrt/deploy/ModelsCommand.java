@@ -5,15 +5,9 @@ import dev.llmrt.agent.store.ModelFiles;
 import dev.llmrt.agent.store.ModelReference;
 import dev.llmrt.agent.store.RegistryClient;
 import dev.llmrt.runtime.spi.GgufParseException;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,65 +26,6 @@ import picocli.CommandLine.Parameters;
         subcommands = {ModelsCommand.Pull.class, ModelsCommand.Push.class, ModelsCommand.ListModels.class,
                 ModelsCommand.Remove.class, ModelsCommand.Tag.class})
 final class ModelsCommand {
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10)).build();
-
-    /** Where the gateway is: --host, else MODEL_RUNNER_HOST (as docker model), else the embedded default. */
-    abstract static class OnGateway {
-        @Option(names = "--host", description = "The gateway (default: $MODEL_RUNNER_HOST, else http://127.0.0.1:12434).")
-        String host;
-
-        @Option(names = "--api-key", description = "An admin API key, when the gateway has keys (default: $LLMRT_API_KEY).")
-        String apiKey;
-
-        String base() {
-            String h = host != null ? host : System.getenv().getOrDefault("MODEL_RUNNER_HOST", "http://127.0.0.1:12434");
-            return h.endsWith("/") ? h.substring(0, h.length() - 1) : h;
-        }
-
-        HttpRequest.Builder request(String path) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path));
-            String key = apiKey != null ? apiKey : System.getenv("LLMRT_API_KEY");
-            if (key != null && !key.isBlank()) {
-                b.header("Authorization", "Bearer " + key);
-            }
-            return b;
-        }
-
-        /** Prints a response that streams progress lines as they come; 0 when it ended well. */
-        int progress(HttpRequest request) throws IOException, InterruptedException {
-            HttpResponse<InputStream> r = HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
-                if (r.statusCode() >= 300) {
-                    System.err.println("llmrt: HTTP " + r.statusCode() + ": " + String.join(" ", lines.lines().toList()).strip());
-                    return 1;
-                }
-                int rc = 0;
-                for (String line; (line = lines.readLine()) != null; ) {
-                    if (line.contains("\"type\":\"error\"")) {
-                        System.err.println("llmrt: " + line);
-                        rc = 1;
-                    } else if (line.contains("\"type\":\"success\"")) {
-                        System.out.println(line.replaceAll(".*\"message\":\"([^\"]*)\".*", "$1"));
-                    } else {
-                        System.out.print("\r" + line.replaceAll(".*\"message\":\"([^\"]*)\".*", "$1") + "    ");
-                    }
-                }
-                return rc;
-            }
-        }
-
-        int simple(HttpRequest request) throws IOException, InterruptedException {
-            HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() >= 300) {
-                System.err.println("llmrt: HTTP " + r.statusCode() + ": " + r.body().strip());
-                return 1;
-            }
-            System.out.println(r.body().strip());
-            return 0;
-        }
-    }
-
     @Command(name = "pull", mixinStandardHelpOptions = true,
             description = "Pulls a model from its registry into the cluster (ai/smollm2, localhost:5000/team/model:1).")
     static final class Pull extends OnGateway implements Callable<Integer> {

@@ -35,10 +35,12 @@ class ApiKeysTest {
         PrintStream was = System.out;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         try {
-            String[] all = new String[args.length + 2];
+            String[] all = new String[args.length + 3];
             all[0] = "keys";
             all[1] = "create";
-            System.arraycopy(args, 0, all, 2, args.length);
+            // the offline form: an entry for llmrt.gateway.api-keys
+            all[2] = "--print-config";
+            System.arraycopy(args, 0, all, 3, args.length);
             assertEquals(0, new CommandLine(new Main()).execute(all));
         } finally {
             System.setOut(was);

@@ -12,7 +12,12 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, Duration
                               Duration drainTimeout, Duration statusTimeout, String affinityHeader,
                               Duration statusEventsInterval, int statusEventsKept, int recordedPerModel,
                               int recordedBodyBytes, List<String> corsOrigins, RequestPeek.Limits validation,
-                              ApiKeys apiKeys) {
+                              ApiKeys apiKeys, String tlsCertFile, String tlsKeyFile, int maxConnectionsPerClient) {
+    /** HTTPS when both PEM files are named. */
+    public boolean https() {
+        return !tlsCertFile.isBlank() && !tlsKeyFile.isBlank();
+    }
+
     public static GatewaySettings fromConfig(Config root) {
         Config c = root.getConfig("llmrt.gateway");
         return new GatewaySettings(c.getString("host"), c.getInt("port"), c.getBytes("max-body-bytes"),
@@ -24,6 +29,7 @@ public record GatewaySettings(String host, int port, long maxBodyBytes, Duration
                 Arrays.stream(c.getString("cors-origins").split(",")).map(String::strip).filter(o -> !o.isEmpty()).toList(),
                 new RequestPeek.Limits(c.getInt("validation.max-depth"), c.getInt("validation.max-fields"),
                         c.getLong("validation.max-tokens"), c.getInt("validation.max-choices")),
-                ApiKeys.fromConfig(c));
+                ApiKeys.fromConfig(c), c.getString("tls.cert-file"), c.getString("tls.key-file"),
+                c.getInt("max-connections-per-client"));
     }
 }

@@ -5,7 +5,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -14,26 +16,47 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The API keys a gateway accepts, from {@code llmrt.gateway.api-keys}: each stored as the SHA-256 of
- * a random key (a slow hash is for guessable secrets; these are not), with the models it may use (all
- * when none are listed) and whether it may change the cluster. No keys configured: keys are off.
+ * The API keys gateways accept: those in {@code llmrt.gateway.api-keys}, and those made through
+ * {@code POST /keys} that the cluster shares ({@link StoredKey}, applied by {@link #clusterChanged}).
+ * Each is stored as the SHA-256 of a random key (a slow hash is for guessable secrets; these are
+ * not), with the models it may use (all when none are listed), whether it may change the cluster,
+ * and its limits. No keys at all: keys are off.
  */
 public final class ApiKeys {
-    /** A configured key, without the key itself. */
-    public record Key(String name, byte[] sha256, Set<String> models, boolean admin) {
+    /** Per-key limits, each 0 when there is none; shared across gateways by {@link KeyLimiter}. */
+    public record Limits(int rpm, long tpm, int maxConcurrent, int maxStreams) {
+        public static final Limits NONE = new Limits(0, 0, 0, 0);
+
+        public boolean any() {
+            return rpm > 0 || tpm > 0 || maxConcurrent > 0 || maxStreams > 0;
+        }
+    }
+
+    /** A key, without the key itself. {@code source}: "config" or "cluster". */
+    public record Key(String name, byte[] sha256, Set<String> models, boolean admin, Limits limits, String source,
+                      long created) {
+        public Key(String name, byte[] sha256, Set<String> models, boolean admin) {
+            this(name, sha256, models, admin, Limits.NONE, "config", 0);
+        }
+
         public boolean mayUse(String model) {
             return models.isEmpty() || models.contains(model);
         }
     }
 
     private static final SecureRandom RANDOM = new SecureRandom();
-    private final Map<String, Key> byHash = new HashMap<>();
+    private final List<Key> configured;
+    private volatile Map<String, Key> byHash;
 
     public ApiKeys(List<Key> keys) {
-        keys.forEach(k -> byHash.put(HexFormat.of().formatHex(k.sha256()), k));
+        this.configured = List.copyOf(keys);
+        this.byHash = index(configured, List.of());
     }
 
-    /** {@code llmrt.gateway.api-keys = [{name, sha256, models = [...], admin = false}]}. */
+    /**
+     * {@code llmrt.gateway.api-keys = [{name, sha256, models = [...], admin = false, rpm = 0, tpm = 0,
+     * max-concurrent = 0, max-streams = 0}]}.
+     */
     public static ApiKeys fromConfig(Config gateway) {
         List<Key> keys = gateway.getConfigList("api-keys").stream().map(c -> {
             String hex = c.getString("sha256").trim().toLowerCase();
@@ -41,15 +64,45 @@ public final class ApiKeys {
                 throw new IllegalArgumentException("llmrt.gateway.api-keys entry '" + c.getString("name")
                         + "': sha256 must be 64 hex digits (llmrt keys create prints it)");
             }
+            Limits limits = new Limits(c.hasPath("rpm") ? c.getInt("rpm") : 0, c.hasPath("tpm") ? c.getLong("tpm") : 0,
+                    c.hasPath("max-concurrent") ? c.getInt("max-concurrent") : 0,
+                    c.hasPath("max-streams") ? c.getInt("max-streams") : 0);
             return new Key(c.getString("name"), HexFormat.of().parseHex(hex),
                     Set.copyOf(c.hasPath("models") ? c.getStringList("models") : List.of()),
-                    c.hasPath("admin") && c.getBoolean("admin"));
+                    c.hasPath("admin") && c.getBoolean("admin"), limits, "config", 0);
         }).toList();
         return new ApiKeys(keys);
     }
 
+    /** The cluster's keys changed: from now on they are the configured ones plus these. */
+    public void clusterChanged(Map<String, StoredKey> stored) {
+        List<Key> cluster = stored.values().stream().map(k -> new Key(k.name(), HexFormat.of().parseHex(k.sha256()),
+                Set.copyOf(k.models()), k.admin(), new Limits(k.rpm(), k.tpm(), k.maxConcurrent(), k.maxStreams()), "cluster",
+                k.created())).toList();
+        byHash = index(configured, cluster);
+    }
+
+    private static Map<String, Key> index(List<Key> configured, List<Key> cluster) {
+        Map<String, Key> all = new HashMap<>();
+        cluster.forEach(k -> all.put(HexFormat.of().formatHex(k.sha256()), k));
+        configured.forEach(k -> all.put(HexFormat.of().formatHex(k.sha256()), k));
+        return Map.copyOf(all);
+    }
+
     public boolean enabled() {
         return !byHash.isEmpty();
+    }
+
+    /** Every key, configured and made in the cluster, by name. */
+    public List<Key> all() {
+        List<Key> all = new ArrayList<>(byHash.values());
+        all.sort(Comparator.comparing(Key::name));
+        return all;
+    }
+
+    /** Whether a key of this name is in the configuration (which the API can't revoke). */
+    public boolean configured(String name) {
+        return configured.stream().anyMatch(k -> k.name().equals(name));
     }
 
     /** The key a client presented, if it is one of ours (compared in constant time). */

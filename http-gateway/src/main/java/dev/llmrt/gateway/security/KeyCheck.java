@@ -1,38 +1,69 @@
 package dev.llmrt.gateway.security;
 
 import dev.llmrt.gateway.OpenAiErrors;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
 import org.apache.pekko.http.javadsl.model.AttributeKey;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.japi.function.Function;
+import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * When keys are on, every request but the probes and {@code /metrics} needs one: {@code Authorization:
  * Bearer <key>} (OpenAI's clients) or {@code x-api-key} (Anthropic's). A missing or unknown key is a
  * 401, a route that changes the cluster without an admin key a 403, in OpenAI's error shape (Anthropic's
- * on its routes). The key found travels with the request (an attribute) for the model check.
+ * on its routes). The key found travels with the request (an attribute) for the model check. Inference
+ * requests of a key with limits run under a permit of its {@link KeyLimiter}: past a limit, a 429
+ * with {@code Retry-After}; the permit returns when the answer has gone, with the tokens it used.
  */
 public final class KeyCheck {
     /** The caller's key, on requests that passed. */
     public static final AttributeKey<ApiKeys.Key> KEY = AttributeKey.create("llmrt-api-key", ApiKeys.Key.class);
 
+    /** Where a key's limits are kept for the whole cluster ({@link KeyLimiter}, one entity per key). */
+    public interface Limiter {
+        CompletionStage<KeyLimiter.Decision> acquire(ApiKeys.Key key, boolean stream);
+
+        void release(ApiKeys.Key key, long permit, long tokens);
+    }
+
+    private static final Logger log = LoggerFactory.getLogger(KeyCheck.class);
     private final ApiKeys keys;
+    private final Limiter limiter;
+    private final Executor callbacks;
+
+    private final Materializer materializer;
 
     public KeyCheck(ApiKeys keys) {
+        this(keys, null, Runnable::run, null);
+    }
+
+    /** @param limiter null: limits are not enforced (a gateway without a cluster) */
+    public KeyCheck(ApiKeys keys, Limiter limiter, Executor callbacks, Materializer materializer) {
         this.keys = keys;
+        this.limiter = limiter;
+        this.callbacks = callbacks;
+        this.materializer = materializer;
     }
 
     public Function<HttpRequest, CompletionStage<HttpResponse>> wrap(Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
-        if (!keys.enabled()) {
-            return handler;
-        }
         return request -> {
+            if (!keys.enabled()) {
+                return handler.apply(request); // keys are on once any is configured or made in the cluster
+            }
             String path = request.getUri().path();
             // probes, scrapes, and the blobs peers fetch from each other (content-addressed: a digest names each)
             if (path.equals("/health") || path.equals("/ready") || path.equals("/metrics") || path.startsWith("/store/blobs/")) {
@@ -52,9 +83,100 @@ public final class KeyCheck {
                 return refuse(anthropic, 403, "admin_key_required",
                         "this route changes the cluster and needs an admin key");
             }
-            return handler.apply(request.addAttribute(KEY, key.get()));
+            HttpRequest withKey = request.addAttribute(KEY, key.get());
+            if (limiter == null || !key.get().limits().any() || !counted(request, path)) {
+                return handler.apply(withKey);
+            }
+            if (key.get().limits().maxStreams() > 0 && !(request.entity() instanceof HttpEntity.Strict)
+                    && materializer != null) {
+                // whether it streams is in the body: read it whole first (only for keys that limit streams)
+                return request.entity().toStrict(STRICT_TIMEOUT.toMillis(), materializer).thenComposeAsync(strict -> {
+                    HttpRequest read = withKey.withEntity(strict);
+                    return limited(handler, read, key.get(), anthropic, streams(read, path));
+                }, callbacks);
+            }
+            return limited(handler, withKey, key.get(), anthropic, streams(request, path));
         };
     }
+
+    private static final Duration STRICT_TIMEOUT = Duration.ofSeconds(30);
+
+    /** Runs the request under its key's limits: a permit first (or a 429), returned when the answer ends. */
+    private CompletionStage<HttpResponse> limited(Function<HttpRequest, CompletionStage<HttpResponse>> handler,
+                                                  HttpRequest request, ApiKeys.Key key, boolean anthropic, boolean stream) {
+        return limiter.acquire(key, stream).handleAsync((decision, err) -> {
+            if (err != null) {
+                // the limiter can't be reached (a node moving its shard): serve rather than fail every request
+                log.warn("limits of API key '{}' not checked: {}", key.name(), err.toString());
+                return call(handler, request);
+            }
+            if (!decision.granted()) {
+                HttpResponse r = OpenAiErrors.refused(429, decision.code(), decision.message(),
+                        Duration.ofMillis(decision.retryAfterMillis()));
+                return CompletableFuture.completedFuture(anthropic ? OpenAiErrors.asAnthropic(r) : r);
+            }
+            return call(handler, request).handleAsync((response, failure) -> {
+                if (failure != null) {
+                    limiter.release(key, decision.permit(), 0);
+                    throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+                }
+                return releasing(response, key, decision.permit());
+            }, callbacks);
+        }, callbacks).thenCompose(r -> r);
+    }
+
+    private static CompletionStage<HttpResponse> call(Function<HttpRequest, CompletionStage<HttpResponse>> handler,
+                                                      HttpRequest request) {
+        try {
+            return handler.apply(request);
+        } catch (Exception e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** The answer, counting its tokens as it goes to the client; the permit returns when it has gone. */
+    private HttpResponse releasing(HttpResponse response, ApiKeys.Key key, long permit) {
+        if (response.entity() instanceof HttpEntity.Strict strict) {
+            limiter.release(key, permit, TokenCount.of(strict.getData()));
+            return response;
+        }
+        TokenCount count = new TokenCount();
+        return response.withEntity(HttpEntities.createChunked(response.entity().getContentType(), response.entity().getDataBytes()
+                .map(chunk -> {
+                    count.scan(chunk);
+                    return chunk;
+                })
+                .watchTermination((mat, done) -> {
+                    done.whenComplete((ok, e) -> limiter.release(key, permit, count.tokens()));
+                    return mat;
+                })));
+    }
+
+    /** Inference requests count against a key's limits; status, lists and probes don't. */
+    private static boolean counted(HttpRequest request, String path) {
+        if (!request.method().equals(HttpMethods.POST)) {
+            return false;
+        }
+        return path.endsWith("/completions") || path.endsWith("/embeddings") || path.endsWith("/messages")
+                || path.endsWith("/responses") || path.endsWith("/rerank") || path.endsWith("/score")
+                || path.equals("/api/chat") || path.equals("/api/generate") || path.equals("/api/embed")
+                || path.equals("/api/embeddings");
+    }
+
+    /** Whether the request asks for a stream (Ollama's chat and generate stream unless told not to). */
+    private static boolean streams(HttpRequest request, String path) {
+        if (!(request.entity() instanceof HttpEntity.Strict strict)) {
+            return false;
+        }
+        String body = strict.getData().utf8String();
+        if (path.equals("/api/chat") || path.equals("/api/generate")) {
+            return !STREAM_FALSE.matcher(body).find();
+        }
+        return STREAM_TRUE.matcher(body).find();
+    }
+
+    private static final Pattern STREAM_TRUE = Pattern.compile("\"stream\"\\s*:\\s*true");
+    private static final Pattern STREAM_FALSE = Pattern.compile("\"stream\"\\s*:\\s*false");
 
     /** The 403 for a model the caller's key may not use, or empty when it may. */
     public static Optional<HttpResponse> modelRefusal(HttpRequest request, String model) {
@@ -74,7 +196,8 @@ public final class KeyCheck {
         boolean delete = request.method().equals(HttpMethods.DELETE);
         String p = path.startsWith("/exp/vDD4.40") ? path.substring("/exp/vDD4.40".length()) : path;
         return (post && (p.equals("/engines/unload") || p.endsWith("/_configure") || p.startsWith("/models")
-                || p.equals("/api/pull"))) || (delete && (p.startsWith("/models") || p.equals("/api/delete")));
+                || p.equals("/api/pull"))) || (delete && (p.startsWith("/models") || p.equals("/api/delete")))
+                || p.equals("/keys") || p.startsWith("/keys/");
     }
 
     private static CompletionStage<HttpResponse> refuse(boolean anthropic, int status, String code, String message) {
