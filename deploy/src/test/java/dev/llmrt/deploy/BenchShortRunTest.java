@@ -39,6 +39,7 @@ class BenchShortRunTest {
         String out = captured.toString(StandardCharsets.UTF_8);
         assertEquals(0, exit, out);
         for (String section : new String[] {"### Non-streaming chat, concurrency 1", "### Non-streaming chat, concurrency 32",
+                "### API keys, non-streaming chat, concurrency 32",
                 "### Streaming, one at a time", "### Cross-node", "### Cold load", "streams open at once", "start-up"}) {
             assertTrue(out.contains(section), "missing section '" + section + "' in:\n" + out);
         }
@@ -52,6 +53,13 @@ class BenchShortRunTest {
             assertEquals("0", rows.group(2), "no errors: " + rows.group());
         }
         assertEquals(6, n, "three paths at two concurrencies:\n" + out);
+        Matcher keyed = Pattern.compile("^\\| (keys off|key|key with limits) \\|[^\\n]*\\| (\\d+) \\|$", Pattern.MULTILINE).matcher(out);
+        int k = 0;
+        while (keyed.find()) {
+            k++;
+            assertEquals("0", keyed.group(2), "no errors with keys: " + keyed.group());
+        }
+        assertEquals(3, k, "keys off, on, and on with limits:\n" + out);
         Matcher streams = Pattern.compile("^\\| (\\d+) / (\\d+) \\| [0-9.]+ \\| [0-9]+ \\| [0-9]+ \\| (\\d+) \\| (\\d+) \\|$",
                 Pattern.MULTILINE).matcher(out);
         assertTrue(streams.find(), out);

@@ -63,7 +63,7 @@ public final class BenchCommand implements Callable<Integer> {
     Integer streams;
 
     @Option(names = "--skip", split = ",", paramLabel = "PART",
-            description = "Parts to leave out: throughput, streaming, cross-node, cold, streams, startup.")
+            description = "Parts to leave out: throughput, streaming, keys, cross-node, cold, streams, startup.")
     List<String> skip = List.of();
 
     private static final String STREAM_MODEL = "sim/tiny";
@@ -127,6 +127,9 @@ public final class BenchCommand implements Callable<Integer> {
                     streaming(port, streamSocket, nginxStream, quick ? 10 : 100, nRounds);
                 }
             }
+            if (!skip.contains("keys")) {
+                keys(work, port, body, secs, nRounds);
+            }
             if (!skip.contains("cross-node")) {
                 crossNode(work, system, port, body, secs, nRounds);
             }
@@ -166,6 +169,58 @@ public final class BenchCommand implements Callable<Integer> {
                 }
                 return r;
             }));
+        }
+    }
+
+    // ---- API keys: off, on, on with limits (c=32) ----
+
+    /**
+     * The gateway with keys off, with a key (checked on every request), and with a key whose limits
+     * no load here reaches (so every request asks its key's limiter entity too), alternated per
+     * round. Keys are made and revoked through the admin routes between targets.
+     */
+    private void keys(Path work, int port, byte[] body, double secs, int nRounds) throws Exception {
+        if (!Wrk.available()) {
+            System.out.println("(wrk not on the PATH: no keys section; deploy/scripts/setup.sh installs it)");
+            return;
+        }
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        Map<String, List<Wrk.Figures>> byTarget = rounds("keys", nRounds, warmUp -> {
+            double s = warmUp ? Math.max(secs, quick ? 2 : 5) : secs;
+            Map<String, Wrk.Figures> r = new LinkedHashMap<>();
+            r.put("keys off", new Wrk(work, body).run("http://127.0.0.1:" + port + "/v1/chat/completions", 32, s));
+            String admin = makeKey(http, port, null, "{\"name\":\"bench-admin\",\"admin\":true}");
+            String limited = makeKey(http, port, admin, "{\"name\":\"bench-limited\",\"rpm\":1000000000,"
+                    + "\"tpm\":2000000000,\"max_concurrent\":1000000}");
+            Path keyed = Files.createDirectories(work.resolve("keyed"));
+            Path limits = Files.createDirectories(work.resolve("limited"));
+            r.put("key", new Wrk(keyed, body, admin).run("http://127.0.0.1:" + port + "/v1/chat/completions", 32, s));
+            r.put("key with limits", new Wrk(limits, body, limited).run("http://127.0.0.1:" + port + "/v1/chat/completions", 32, s));
+            revokeKey(http, port, admin, "bench-limited");
+            revokeKey(http, port, admin, "bench-admin"); // the last key: keys are off again
+            return r;
+        });
+        report.keys(byTarget);
+    }
+
+    private static String makeKey(HttpClient http, int port, String admin, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/keys"))
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (admin != null) {
+            b.header("Authorization", "Bearer " + admin);
+        }
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 201) {
+            throw new IOException("POST /keys answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body().replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
+    }
+
+    private static void revokeKey(HttpClient http, int port, String admin, String name) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/keys/" + name))
+                .header("Authorization", "Bearer " + admin).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException("DELETE /keys/" + name + " answered " + r.statusCode() + ": " + r.body());
         }
     }
 

@@ -58,6 +58,23 @@ final class Report {
         sections.add(b.toString());
     }
 
+    void keys(Map<String, List<Wrk.Figures>> byTarget) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("### API keys, non-streaming chat, concurrency 32%n%n"));
+        b.append("| keys | req/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|\n");
+        Map<String, Wrk.Figures> f = new LinkedHashMap<>();
+        byTarget.forEach((k, v) -> f.put(k, combine(v)));
+        f.forEach((k, v) -> b.append(String.format("| %s | %.0f | %.2f | %.2f | %d |%n", k, v.rps(), v.p50Ms(), v.p99Ms(), v.errors())));
+        Wrk.Figures off = f.get("keys off");
+        Wrk.Figures on = f.get("key");
+        Wrk.Figures limited = f.get("key with limits");
+        if (off != null && on != null && limited != null) {
+            b.append(String.format("%nthroughput with a key %.2fx of keys off, with a key's limits %.2fx%n",
+                    on.rps() / off.rps(), limited.rps() / off.rps()));
+        }
+        sections.add(b.toString());
+    }
+
     private static String label(String target) {
         return switch (target) {
             case "direct" -> "runner socket, direct (bench client)";

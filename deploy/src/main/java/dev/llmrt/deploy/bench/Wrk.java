@@ -31,10 +31,16 @@ final class Wrk {
 
     /** @param body the JSON every request sends */
     Wrk(Path workDir, byte[] body) throws IOException {
-        script = workDir.resolve("post.lua");
+        this(workDir, body, null);
+    }
+
+    /** @param apiKey sent as {@code Authorization: Bearer} with every request, or null */
+    Wrk(Path workDir, byte[] body, String apiKey) throws IOException {
+        script = workDir.resolve(apiKey == null ? "post.lua" : "post-key.lua");
         String json = new String(body, StandardCharsets.UTF_8).replace("\\", "\\\\").replace("'", "\\'");
         Files.writeString(script, "wrk.method = 'POST'\nwrk.body = '" + json + "'\n"
-                + "wrk.headers['Content-Type'] = 'application/json'\n");
+                + "wrk.headers['Content-Type'] = 'application/json'\n"
+                + (apiKey == null ? "" : "wrk.headers['Authorization'] = 'Bearer " + apiKey + "'\n"));
     }
 
     static boolean available() {
