@@ -99,6 +99,24 @@ class HostileRequestsTest {
         cases.add(new Case("POST", "/v1/embeddings", "{\"model\":5,\"input\":\"x\"}".getBytes(StandardCharsets.UTF_8), "model"));
         cases.add(new Case("POST", "/v1/embeddings", ("{\"model\":\"sim/fast\",\"input\":" + "[".repeat(200) + "]".repeat(200) + "}")
                 .getBytes(StandardCharsets.UTF_8), "input"));
+        // Anthropic's Messages: its required fields and ranges (errors in Anthropic's shape, which has no param)
+        String anthropicMessages = "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]";
+        for (String extra : new String[] {"", ",\"max_tokens\":-1", ",\"max_tokens\":\"8\"", ",\"max_tokens\":99999999999",
+                ",\"max_tokens\":8,\"temperature\":1.5", ",\"max_tokens\":8,\"top_k\":-1", ",\"max_tokens\":8,\"stream\":\"yes\"",
+                ",\"max_tokens\":8,\"stop_sequences\":[1]", ",\"max_tokens\":8,\"stop_sequences\":\"x\"", ",\"max_tokens\":8,\"system\":5",
+                ",\"max_tokens\":8,\"top_p\":-0.1"}) {
+            cases.add(new Case("POST", "/v1/messages", ("{\"model\":\"sim/fast\"," + anthropicMessages + extra + "}")
+                    .getBytes(StandardCharsets.UTF_8), null));
+        }
+        cases.add(new Case("POST", "/v1/messages", "{\"model\":\"sim/fast\",\"max_tokens\":8}".getBytes(StandardCharsets.UTF_8), null));
+        cases.add(new Case("POST", "/anthropic/v1/messages", "{\"model\":\"sim/fast\",\"max_tokens\":8,\"messages\":\"x\"}"
+                .getBytes(StandardCharsets.UTF_8), null));
+        // embeddings: a required input of the right type, and its options' ranges
+        for (String[] e : new String[][] {{"{\"model\":\"sim/fast\"}", "input"}, {"{\"model\":\"sim/fast\",\"input\":5}", "input"},
+                {"{\"model\":\"sim/fast\",\"input\":\"x\",\"dimensions\":0}", "dimensions"},
+                {"{\"model\":\"sim/fast\",\"input\":\"x\",\"encoding_format\":\"hex\"}", "encoding_format"}}) {
+            cases.add(new Case("POST", "/v1/embeddings", e[0].getBytes(StandardCharsets.UTF_8), e[1]));
+        }
         // too large
         cases.add(Case.chat(MESSAGES + ",\"pad\":\"" + "x".repeat(11 << 20) + "\"", null));
         // paths and methods

@@ -191,9 +191,11 @@ public final class OpenAiRoutes extends AllDirectives {
     private CompletionStage<HttpResponse> dispatch(InferencePath path, HttpRequest request, byte[] body, Call call) {
         RequestPeek.Peeked peeked;
         String endpoint = path.endpoint();
-        boolean completion = endpoint.equals("/v1/chat/completions") || endpoint.equals("/v1/completions");
+        RequestPeek.Schema schema = endpoint.equals("/v1/chat/completions") || endpoint.equals("/v1/completions")
+                ? RequestPeek.Schema.COMPLETION : endpoint.equals(InferencePath.MESSAGES) ? RequestPeek.Schema.MESSAGES
+                : endpoint.equals("/v1/embeddings") ? RequestPeek.Schema.EMBEDDINGS : RequestPeek.Schema.ANY;
         try {
-            peeked = RequestPeek.peek(json.getFactory(), body, settings.validation(), completion);
+            peeked = RequestPeek.peek(json.getFactory(), body, settings.validation(), schema);
         } catch (RequestPeek.NotAnObject e) {
             return done(OpenAiErrors.badRequest("request body must be a JSON object"));
         } catch (RequestPeek.Invalid e) {

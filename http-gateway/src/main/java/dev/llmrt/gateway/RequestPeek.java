@@ -11,7 +11,9 @@ import java.io.IOException;
  * same single pass of a streaming parser (no tree is built; the body is passed on as the client sent
  * it): well-formed JSON, nesting and field counts within limits, and for chat and text completions
  * the types and ranges of OpenAI's fields ({@code max_tokens}, {@code n}, {@code temperature},
- * penalties, ...). Unknown fields are allowed (clients send vendor extensions), within the limits.
+ * penalties, ...), for Anthropic's Messages its required {@code max_tokens} and {@code messages} and
+ * its ranges, for embeddings a required {@code input}. Unknown fields are allowed (clients send
+ * vendor extensions), within the limits.
  */
 final class RequestPeek {
     private RequestPeek() {}
@@ -24,6 +26,18 @@ final class RequestPeek {
      */
     record Limits(int maxDepth, int maxFields, long maxTokens, int maxChoices) {
         static final Limits DEFAULT = new Limits(64, 256, 1L << 20, 16);
+    }
+
+    /** Whose request schema a body is checked against, beyond the limits every body has. */
+    enum Schema {
+        /** OpenAI's chat and text completions. */
+        COMPLETION,
+        /** Anthropic's Messages: {@code max_tokens} and {@code messages} required. */
+        MESSAGES,
+        /** OpenAI's embeddings: {@code input} required. */
+        EMBEDDINGS,
+        /** Only the limits every body has. */
+        ANY
     }
 
     /** The top-level fields the gateway routes by (null where absent or not a string), and the token limit asked. */
@@ -48,11 +62,12 @@ final class RequestPeek {
 
     /** The top-level {@code model} if it is a string, else null. Throws on malformed JSON. */
     static String model(JsonFactory factory, byte[] body) throws IOException {
-        return peek(factory, body, Limits.DEFAULT, false).model();
+        return peek(factory, body, Limits.DEFAULT, Schema.ANY).model();
     }
 
-    /** The routing fields, with the checks of {@link Limits} (and OpenAI's fields when {@code completion}). */
-    static Peeked peek(JsonFactory factory, byte[] body, Limits limits, boolean completion) throws IOException {
+    /** The routing fields, with the checks of {@link Limits} and of the {@code schema}'s fields. */
+    static Peeked peek(JsonFactory factory, byte[] body, Limits limits, Schema schema) throws IOException {
+        boolean completion = schema == Schema.COMPLETION;
         try (JsonParser p = factory.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new NotAnObject();
@@ -61,6 +76,8 @@ final class RequestPeek {
             String user = null;
             long maxTokens = -1;
             int fields = 0;
+            boolean messages = false;
+            boolean input = false;
             JsonToken t;
             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
@@ -80,6 +97,18 @@ final class RequestPeek {
                     if (tokens >= 0) {
                         maxTokens = tokens;
                     }
+                } else if (schema == Schema.MESSAGES) {
+                    if (name.equals("stop_sequences") && value == JsonToken.START_ARRAY) {
+                        strings(p, name, Integer.MAX_VALUE);
+                        continue; // read whole
+                    }
+                    messages |= name.equals("messages") && value == JsonToken.START_ARRAY;
+                    long tokens = messagesField(p, name, value, limits);
+                    if (tokens >= 0) {
+                        maxTokens = tokens;
+                    }
+                } else if (schema == Schema.EMBEDDINGS) {
+                    input |= embeddingsField(p, name, value);
                 }
                 skip(p, value, name, limits.maxDepth());
             }
@@ -88,6 +117,15 @@ final class RequestPeek {
             }
             if (p.nextToken() != null) {
                 throw new IOException("trailing content after the JSON object");
+            }
+            if (schema == Schema.MESSAGES && maxTokens < 0) {
+                throw new Invalid("max_tokens", "'max_tokens' is required");
+            }
+            if (schema == Schema.MESSAGES && !messages) {
+                throw new Invalid("messages", "'messages' is required");
+            }
+            if (schema == Schema.EMBEDDINGS && !input) {
+                throw new Invalid("input", "'input' is required");
             }
             return new Peeked(model, user, maxTokens);
         }
@@ -129,16 +167,78 @@ final class RequestPeek {
         return -1;
     }
 
+    /** Anthropic's ranges for Messages; {@code max_tokens} when this is it, else -1. */
+    private static long messagesField(JsonParser p, String name, JsonToken value, Limits limits) throws IOException {
+        switch (name) {
+            case "max_tokens" -> {
+                if (value == JsonToken.VALUE_NULL) {
+                    throw new Invalid(name, "'max_tokens' is required");
+                }
+                return integer(p, value, name, 1, limits.maxTokens());
+            }
+            case "temperature", "top_p" -> number(p, value, name, 0, 1);
+            case "top_k" -> integer(p, value, name, 0, Integer.MAX_VALUE);
+            case "stream" -> {
+                if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE && value != JsonToken.VALUE_NULL) {
+                    throw new Invalid(name, "'stream' must be a boolean");
+                }
+            }
+            case "messages" -> {
+                if (value != JsonToken.START_ARRAY) {
+                    throw new Invalid(name, "'messages' must be an array");
+                }
+            }
+            case "system" -> {
+                if (value != JsonToken.VALUE_STRING && value != JsonToken.START_ARRAY && value != JsonToken.VALUE_NULL) {
+                    throw new Invalid(name, "'system' must be a string or an array of text blocks");
+                }
+            }
+            case "stop_sequences" -> {
+                if (value != JsonToken.VALUE_NULL) {
+                    throw new Invalid(name, "'stop_sequences' must be an array of strings");
+                }
+            }
+            default -> { }
+        }
+        return -1;
+    }
+
+    /** OpenAI's embeddings fields; true when this is a usable {@code input}. */
+    private static boolean embeddingsField(JsonParser p, String name, JsonToken value) throws IOException {
+        switch (name) {
+            case "input" -> {
+                if (value != JsonToken.VALUE_STRING && value != JsonToken.START_ARRAY) {
+                    throw new Invalid(name, "'input' must be a string or an array");
+                }
+                return true;
+            }
+            case "dimensions" -> integer(p, value, name, 1, 65_536);
+            case "encoding_format" -> {
+                if (value != JsonToken.VALUE_NULL && (value != JsonToken.VALUE_STRING
+                        || !(p.getText().equals("float") || p.getText().equals("base64")))) {
+                    throw new Invalid(name, "'encoding_format' must be \"float\" or \"base64\"");
+                }
+            }
+            default -> { }
+        }
+        return false;
+    }
+
     /** {@code stop} as an array: up to 4 strings, as OpenAI takes it. */
     private static void stopWords(JsonParser p) throws IOException {
+        strings(p, "stop", 4);
+    }
+
+    /** An array (its start already read) of at most {@code max} strings. */
+    private static void strings(JsonParser p, String name, int max) throws IOException {
         int n = 0;
         JsonToken t;
         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
             if (t != JsonToken.VALUE_STRING) {
-                throw new Invalid("stop", "'stop' must be a string or an array of strings");
+                throw new Invalid(name, "'" + name + "' must be " + (name.equals("stop") ? "a string or " : "") + "an array of strings");
             }
-            if (++n > 4) {
-                throw new Invalid("stop", "'stop' may hold at most 4 sequences");
+            if (++n > max) {
+                throw new Invalid(name, "'" + name + "' may hold at most " + max + " sequences");
             }
         }
     }
