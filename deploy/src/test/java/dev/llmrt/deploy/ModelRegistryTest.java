@@ -220,15 +220,15 @@ class ModelRegistryTest {
         try (InJvmCluster cluster = new InJvmCluster("")) {
             Path store = work.resolve("store-refusals");
             String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(store, "0")).port();
-            HttpResponse<String> malformed = pull(base, "Not A/valid ref!!", null);
+            HttpResponse<String> malformed = pull(base, "Not A/valid ref!!", "*/*");
             assertEquals(400, malformed.statusCode(), malformed.body());
             assertTrue(malformed.body().startsWith("Invalid model reference"), malformed.body());
-            HttpResponse<String> missing = pull(base, registry.ref("test/none:1"), null);
+            HttpResponse<String> missing = pull(base, registry.ref("test/none:1"), null); // found out before any progress
             assertEquals(404, missing.statusCode(), missing.body());
-            HttpResponse<String> unsupported = pull(base, image.familiar(), null);
+            HttpResponse<String> unsupported = pull(base, image.familiar(), "application/json");
             assertEquals(422, unsupported.statusCode(), unsupported.body());
             assertTrue(unsupported.body().contains("application/vnd.oci.image.config.v1+json"), unsupported.body());
-            HttpResponse<String> refused = pull(base, corrupt, null);
+            HttpResponse<String> refused = pull(base, corrupt, "*/*"); // as curl asks: one answer, its status says how it went
             assertEquals(502, refused.statusCode(), refused.body());
             assertTrue(refused.body().contains("refused") && refused.body().contains(layers.gguf().digest()), refused.body());
             // with progress asked for, the refusal is the stream's last line
@@ -311,6 +311,54 @@ class ModelRegistryTest {
             assertEquals(1.0, fetches(second, "peer"), "the file came from the peer");
             assertEquals(0.0, fetches(second, "registry"), "not from the registry");
             assertEquals(200, chat(first, ref).statusCode(), "the first gateway routes to it too");
+        }
+    }
+
+    /**
+     * The requests the docker model CLI makes (from its source, cmd/cli/desktop; the CLI itself can't
+     * be installed here): status, run (inspect, 404, then pull with progress it reads as HTML-escaped
+     * JSON lines, then chat), ls, inspect, ps, rm.
+     */
+    @Test
+    void theDockerModelCliSequence() throws Exception {
+        String ref = registry.ref("test/cli:1");
+        pushWithCli(gguf("cli", 31), ref);
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-cli"), "0")).port();
+            // docker model status
+            assertEquals(200, send(base, "GET", "/models", null, null).statusCode());
+            assertEquals(200, send(base, "GET", "/engines/status", null, null).statusCode());
+            // docker model run: inspect, then pull on a 404; the CLI sends no Accept header
+            assertEquals(404, send(base, "GET", "/models/" + ref, null, null).statusCode());
+            HttpResponse<String> pulled = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/models/create"))
+                    .header("Content-Type", "application/json").header("User-Agent", "docker-model-cli/test")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"from\":\"" + ref + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, pulled.statusCode(), pulled.body());
+            assertTrue(pulled.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), pulled.headers().toString());
+            assertTrue(pulled.body().contains("&#34;type&#34;"), "model-runner's escaped progress: " + pulled.body());
+            List<String> types = new ArrayList<>();
+            for (String line : pulled.body().split("\n")) {
+                types.add(JSON.readTree(line.replace("&#34;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+                        .replace("&amp;", "&")).get("type").asText());
+            }
+            assertTrue(types.contains("progress"), types.toString());
+            assertEquals("success", types.get(types.size() - 1));
+            HttpResponse<String> answer = send(base, "POST", "/engines/v1/chat/completions", "{\"model\":\"" + ref
+                    + "\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", null);
+            assertEquals(200, answer.statusCode(), answer.body());
+            // docker model ls, inspect, ps
+            assertTrue(send(base, "GET", "/models", null, null).body().contains(ref));
+            assertTrue(send(base, "GET", "/engines/v1/models", null, null).body().contains(ref));
+            JsonNode inspect = JSON.readTree(send(base, "GET", "/models/" + ref, null, null).body());
+            assertEquals(ref, inspect.at("/tags/0").asText(), inspect.toString());
+            assertEquals("gguf", inspect.at("/config/format").asText(), inspect.toString());
+            HttpResponse<String> ps = send(base, "GET", "/engines/ps", null, null);
+            assertTrue(ps.body().contains(ref), ps.body());
+            // docker model rm
+            HttpResponse<String> removed = send(base, "DELETE", "/models/" + ref, null, null);
+            assertEquals(200, removed.statusCode(), removed.body());
+            assertEquals(ref, JSON.readTree(removed.body()).get(0).get("Untagged").asText(), removed.body());
+            assertEquals(404, send(base, "GET", "/models/" + ref, null, null).statusCode());
         }
     }
 }

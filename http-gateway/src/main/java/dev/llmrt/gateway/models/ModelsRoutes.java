@@ -32,8 +32,8 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.stream.Materializer;
 
 /**
- * model-runner's model routes, cluster-wide: {@code POST /models/create} pulls (progress as NDJSON
- * with {@code Accept: application/json}, else one answer when done), {@code GET /models},
+ * model-runner's model routes, cluster-wide: {@code POST /models/create} pulls (progress streamed as
+ * model-runner streams it, or one answer when done: see {@link #progressFor}), {@code GET /models},
  * {@code GET /models/{name}}, {@code DELETE /models/{name}[?force=true]},
  * {@code POST /models/{name}/tag?repo=&tag=} and {@code POST /models/{name}/push}. Errors are plain
  * text with model-runner's statuses (400 malformed reference, 401, 404, 409, 422 unsupported media
@@ -91,28 +91,46 @@ public final class ModelsRoutes extends AllDirectives {
             return done(text(400, "invalid request body: it needs \"from\", the model's reference"));
         }
         String credential = req.path("bearer-token").isTextual() ? req.path("bearer-token").asText() : null;
-        boolean progress = wantsProgress(request);
+        Progress progress = progressFor(request);
         return manager.resolve(req.path("from").asText(), credential).handleAsync((resolved, err) -> {
             if (err != null) {
                 return done(failed(err));
             }
-            if (!progress) {
+            if (progress == Progress.NONE) {
                 return manager.fetch(resolved, ModelFiles.Progress.NONE).handleAsync((m, e) -> e != null ? failed(e)
                         : text(200, "Model pulled successfully: " + m.reference() + " (" + m.id() + ")\n"), callbacks);
             }
             StoredModel model = resolved.model();
-            ProgressLines lines = new ProgressLines(materializer, (digest, current, total) -> progressLine("pull",
-                    String.format(Locale.ROOT, "Downloaded: %.2f MB", current / 1048576.0), model.ggufSize(), digest, total, current));
+            ProgressLines lines = new ProgressLines(materializer, progress == Progress.ESCAPED_TEXT, (digest, current, total) ->
+                    progressLine("pull", String.format(Locale.ROOT, "Downloaded: %.2f MB", current / 1048576.0), model.ggufSize(),
+                            digest, total, current));
             manager.fetch(resolved, lines).whenCompleteAsync((m, e) -> lines.finish(e != null
                     ? message("error", ModelManager.unwrap(e).getMessage(), "pull")
                     : message("success", "Model pulled successfully", "pull")), callbacks);
-            return done(HttpResponse.create().withEntity(HttpEntities.createChunked(ContentTypes.APPLICATION_JSON, lines.source())));
+            return done(streamed(progress, lines));
         }, callbacks).thenComposeAsync(r -> r, callbacks);
     }
 
-    private static boolean wantsProgress(HttpRequest request) {
-        return request.getHeader("Accept").map(HttpHeader::value)
-                .map(a -> a.contains("application/json") || a.contains("application/x-ndjson")).orElse(false);
+    /**
+     * How progress goes to this client. model-runner always streams it: NDJSON to clients that accept
+     * JSON, and the same lines HTML-escaped as text/plain to the others; the docker CLI sends no Accept
+     * header and reads those lines. A client that names other types (curl sends *&#47;*) gets one
+     * answer when the transfer is done, with a status that says how it went.
+     */
+    private enum Progress { NDJSON, ESCAPED_TEXT, NONE }
+
+    private static Progress progressFor(HttpRequest request) {
+        Optional<String> accept = request.getHeader("Accept").map(HttpHeader::value);
+        if (accept.isEmpty()) {
+            return Progress.ESCAPED_TEXT;
+        }
+        return accept.get().contains("application/json") || accept.get().contains("application/x-ndjson")
+                ? Progress.NDJSON : Progress.NONE;
+    }
+
+    private HttpResponse streamed(Progress progress, ProgressLines lines) {
+        return HttpResponse.create().withEntity(HttpEntities.createChunked(
+                progress == Progress.NDJSON ? ContentTypes.APPLICATION_JSON : TEXT, lines.source()));
     }
 
     /** model-runner's progress message: {type, message, total, layer {id, size, current}, mode}. */
@@ -234,11 +252,12 @@ public final class ModelsRoutes extends AllDirectives {
                 } catch (IOException e) {
                     return done(text(400, "invalid request body"));
                 }
-                if (!wantsProgress(request)) {
+                Progress progress = progressFor(request);
+                if (progress == Progress.NONE) {
                     return manager.push(name, credential, ModelFiles.Progress.NONE).handleAsync((m, e) -> e != null ? failed(e)
                             : text(200, "Model pushed successfully: " + name + "\n"), callbacks);
                 }
-                ProgressLines lines = new ProgressLines(materializer, (digest, current, total) -> progressLine("push",
+                ProgressLines lines = new ProgressLines(materializer, progress == Progress.ESCAPED_TEXT, (digest, current, total) -> progressLine("push",
                         String.format(Locale.ROOT, "Uploaded: %.2f MB", current / 1048576.0), total, digest, total, current));
                 if (manager.find(name).isEmpty()) {
                     return done(text(404, "Model not found: " + name));
@@ -246,7 +265,7 @@ public final class ModelsRoutes extends AllDirectives {
                 manager.push(name, credential, lines).whenCompleteAsync((m, e) -> lines.finish(e != null
                         ? message("error", ModelManager.unwrap(e).getMessage(), "push")
                         : message("success", "Model pushed successfully", "push")), callbacks);
-                return done(HttpResponse.create().withEntity(HttpEntities.createChunked(ContentTypes.APPLICATION_JSON, lines.source())));
+                return done(streamed(progress, lines));
             }
             default -> {
                 return done(text(404, "unknown action \"" + action + "\""));

@@ -20,6 +20,7 @@ public final class ProgressLines implements ModelFiles.Progress {
     private final BoundedSourceQueue<ByteString> queue;
     private final Source<ByteString, NotUsed> source;
     private final Line line;
+    private final boolean escape;
     private long lastNanos;
     private long lastBytes = -1;
 
@@ -28,7 +29,9 @@ public final class ProgressLines implements ModelFiles.Progress {
         String render(String digest, long current, long total);
     }
 
-    public ProgressLines(Materializer materializer, Line line) {
+    /** @param escape HTML-escape each line (model-runner's text/plain progress, which the docker CLI unescapes) */
+    public ProgressLines(Materializer materializer, boolean escape, Line line) {
+        this.escape = escape;
         Pair<BoundedSourceQueue<ByteString>, Source<ByteString, NotUsed>> q = Source.<ByteString>queue(1024).preMaterialize(materializer);
         this.queue = q.first();
         this.source = q.second();
@@ -51,7 +54,9 @@ public final class ProgressLines implements ModelFiles.Progress {
 
     /** Sends one line now. */
     public void send(String text) {
-        queue.offer(ByteString.fromString(text + "\n", StandardCharsets.UTF_8));
+        String out = escape ? text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&#34;")
+                .replace("'", "&#39;") : text;
+        queue.offer(ByteString.fromString(out + "\n", StandardCharsets.UTF_8));
     }
 
     /** Sends the last line and ends the stream. */

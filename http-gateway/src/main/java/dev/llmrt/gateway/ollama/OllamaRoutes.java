@@ -120,7 +120,7 @@ public final class OllamaRoutes extends AllDirectives {
                         ? error(ModelManager.unwrap(e).status(), ModelManager.unwrap(e).getMessage())
                         : ok(json.createObjectNode().put("status", "success")), callbacks);
             }
-            ProgressLines lines = new ProgressLines(materializer, (digest, current, total) -> json.createObjectNode()
+            ProgressLines lines = new ProgressLines(materializer, false, (digest, current, total) -> json.createObjectNode()
                     .put("status", "pulling " + digest.substring("sha256:".length(), "sha256:".length() + 12))
                     .put("digest", digest).put("total", total).put("completed", current).toString());
             lines.send(json.createObjectNode().put("status", "pulling manifest").toString());
