@@ -29,6 +29,7 @@ import dev.llmrt.agent.store.RegistryClient;
 import dev.llmrt.agent.store.StoredModel;
 import dev.llmrt.agent.store.StoredModels;
 import dev.llmrt.gateway.models.BlobRoutes;
+import dev.llmrt.gateway.models.ModelDetails;
 import dev.llmrt.gateway.models.ModelManager;
 import dev.llmrt.gateway.models.ModelsRoutes;
 import dev.llmrt.gateway.security.ApiKeys;
@@ -263,9 +264,12 @@ public final class LlmrtNode {
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
             ModelManager models = new ModelManager(files, storeCluster(system, storedModels, clusterStatus, writeTimeout), transfers, system.executionContext());
-            ModelsRoutes modelRoutes = new ModelsRoutes(models, catalog, json, Materializer.matFromSystem(system));
+            // one cache of what each model is, for every API's model list; pulled models described by their config
+            openAi.details().storedFrom(name -> Optional.ofNullable(files.models().get(name))
+                    .map(m -> new ModelDetails.Stored(m.id(), m.config(), m.ggufSize(), m.created())));
+            ModelsRoutes modelRoutes = new ModelsRoutes(models, catalog, openAi.details(), json, Materializer.matFromSystem(system));
             OllamaRoutes ollama = new OllamaRoutes(catalog, openAi::inferIfInference,
-                    configuring, configure, models, json, Materializer.matFromSystem(system),
+                    configuring, configure, models, openAi.details(), json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout());
             ResponsesRoutes responses = new ResponsesRoutes(openAi::inferIfInference, json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"));

@@ -161,7 +161,19 @@ class ModelRegistryTest {
             assertEquals("llama", mine.at("/config/architecture").asText());
             assertEquals(200, send(base, "GET", "/models/" + ref, null, null).statusCode());
             assertEquals(404, send(base, "GET", "/models/" + registry.ref("test/none:1"), null, null).statusCode());
-            assertTrue(JSON.readTree(send(base, "GET", "/v1/models", null, null).body()).toString().contains(ref));
+            JsonNode openAiEntry = null;
+            for (JsonNode m : JSON.readTree(send(base, "GET", "/v1/models", null, null).body()).get("data")) {
+                if (m.get("id").asText().equals(ref)) {
+                    openAiEntry = m;
+                }
+            }
+            assertTrue(openAiEntry != null, "listed by OpenAI's route");
+            assertEquals("llama", openAiEntry.at("/dmr/architecture").asText(), "dmr from the model's config: " + openAiEntry);
+            assertTrue(openAiEntry.at("/dmr/context_window").asLong() > 0, openAiEntry.toString());
+
+            // the store counts in model-runner's disk usage
+            long onDisk = JSON.readTree(send(base, "GET", "/engines/df", null, null).body()).get("models_disk_usage").asLong();
+            assertTrue(onDisk >= Files.size(work.resolve("tiny.gguf")), "df counts the pulled file: " + onDisk);
 
             // run by llama-server, by its reference
             HttpResponse<String> answer = chat(base, ref);

@@ -64,6 +64,11 @@ public final class OpenAiRoutes extends AllDirectives {
     private final GatewayMetrics metrics;
     private final RequestRecorder recorder;
     private final ModelDetails details = new ModelDetails();
+
+    /** What the model lists say of each model; shared with the other APIs' routes (one cache per gateway). */
+    public ModelDetails details() {
+        return details;
+    }
     /** Runs future callbacks (the common pool would start a thread per callback on 2 cores). */
     private final Executor callbacks;
     private final long created = Instant.now().getEpochSecond();

@@ -137,7 +137,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     /**
      * model-runner's {@code /engines/df} on this node: bytes of those of {@code modelPaths} that are
-     * here (files, or directories summed), and of the default backend (llama.cpp's llama-server).
+     * here (files, or directories summed) plus its model store, and of the default backend (llama.cpp's
+     * llama-server).
      */
     public record DiskUsage(List<String> modelPaths, ActorRef<DiskUsed> replyTo) implements Command {}
 
@@ -567,7 +568,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         Optional<Path> llamaServer = setup.backends().get("llama.cpp") instanceof LlamaCppBackend l ? l.binary() : Optional.empty();
         Executor blocking = getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.backendRunDispatcher()));
         CompletableFuture.runAsync(() -> {
-            long models = m.modelPaths().stream().distinct().mapToLong(p -> bytes(Path.of(p))).sum();
+            long models = m.modelPaths().stream().distinct().filter(p -> !setup.files().inStore(p))
+                    .mapToLong(p -> bytes(Path.of(p))).sum() + setup.files().storeBytes();
             m.replyTo().tell(new DiskUsed(models, llamaServer.map(NodeAgent::bytes).orElse(0L)));
         }, blocking);
         return this;

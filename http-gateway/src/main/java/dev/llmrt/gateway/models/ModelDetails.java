@@ -1,5 +1,7 @@
 package dev.llmrt.gateway.models;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.runtime.gguf.GgufReader;
 import dev.llmrt.runtime.gguf.GgufSummary;
@@ -12,13 +14,17 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * What a catalog model is, for the model lists clients read (Ollama's {@code details}, model-runner's
  * {@code dmr}): for a GGUF file on this node, its architecture, parameter count, most common tensor
  * type and size, read from the file's header once per file version; for other models, what is known
- * without a file. The digest identifies the catalog entry (name and model), not the file's bytes.
+ * without a file; for a model pulled from a registry, what its config says. The digest identifies the
+ * catalog entry (name and model), not the file's bytes; a pulled model's is its id. One instance per
+ * gateway, shared by the routes that list models.
  */
 public final class ModelDetails {
     /**
@@ -34,8 +40,25 @@ public final class ModelDetails {
     private record Key(String path, long size, long modified) {}
 
     private final Map<Key, Details> cache = new ConcurrentHashMap<>();
+    private final Map<String, Details> storedCache = new ConcurrentHashMap<>();
+    private volatile Function<String, Optional<Stored>> stored = name -> Optional.empty();
+
+    /** What a model pulled from a registry says of itself: its config JSON, file size, creation and id. */
+    public record Stored(String id, String config, long size, long created) {}
+
+    /**
+     * Where the models pulled from registries are: their details come from their config, the same on
+     * every gateway, whether or not this node holds the file.
+     */
+    public void storedFrom(Function<String, Optional<Stored>> lookup) {
+        this.stored = lookup;
+    }
 
     public Details of(ModelSpec spec) {
+        Optional<Stored> pulled = stored.apply(spec.name());
+        if (pulled.isPresent()) {
+            return storedCache.computeIfAbsent(pulled.get().id(), id -> fromConfig(pulled.get()));
+        }
         String digest = "sha256:" + sha256(spec.name() + "\n" + spec.model());
         Path file = Path.of(spec.model());
         if (!spec.backend().equals("llama.cpp") || !Files.isRegularFile(file)) {
@@ -49,6 +72,18 @@ public final class ModelDetails {
             return new Details("gguf", "", "", "", 0, 0, 0, digest);
         }
     }
+
+    private static Details fromConfig(Stored m) {
+        try {
+            JsonNode c = CONFIG_JSON.readTree(m.config()).path("config");
+            return new Details(c.path("format").asText("gguf"), c.path("architecture").asText(""), c.path("parameters").asText(""),
+                    c.path("quantization").asText(""), m.size(), m.created() * 1000, c.path("context_size").asLong(0), m.id());
+        } catch (IOException e) {
+            return new Details("gguf", "", "", "", m.size(), m.created() * 1000, 0, m.id());
+        }
+    }
+
+    private static final ObjectMapper CONFIG_JSON = new ObjectMapper();
 
     private static Details read(Path file, long size, long modified, String digest) {
         try {

@@ -48,10 +48,12 @@ public final class ModelsRoutes extends AllDirectives {
     private final ObjectMapper json;
     private final Materializer materializer;
     private final Executor callbacks;
-    private final ModelDetails details = new ModelDetails();
+    private final ModelDetails details;
 
-    public ModelsRoutes(ModelManager manager, ModelCatalog catalog, ObjectMapper json, Materializer materializer) {
+    public ModelsRoutes(ModelManager manager, ModelCatalog catalog, ModelDetails details, ObjectMapper json,
+                        Materializer materializer) {
         this.manager = manager;
+        this.details = details;
         this.catalog = catalog;
         this.json = json;
         this.materializer = materializer;

@@ -66,7 +66,7 @@ public final class OllamaRoutes extends AllDirectives {
     private final ConfigureRoutes configure;
     private final ObjectMapper json;
     private final OllamaTranslation translate;
-    private final ModelDetails details = new ModelDetails();
+    private final ModelDetails details;
     private final Materializer materializer;
     private final Executor callbacks;
     private final Duration bodyTimeout;
@@ -78,9 +78,10 @@ public final class OllamaRoutes extends AllDirectives {
      * @param models    pull and delete, through the cluster's model store
      */
     public OllamaRoutes(ModelCatalog catalog, Function<HttpRequest, CompletionStage<HttpResponse>> infer,
-                        ConfigureRoutes.Cluster cluster, ConfigureRoutes configure, ModelManager models, ObjectMapper json,
-                        Materializer materializer, Duration bodyTimeout) {
+                        ConfigureRoutes.Cluster cluster, ConfigureRoutes configure, ModelManager models, ModelDetails details,
+                        ObjectMapper json, Materializer materializer, Duration bodyTimeout) {
         this.models = models;
+        this.details = details;
         this.configure = configure;
         this.catalog = catalog;
         this.infer = infer;

@@ -26,6 +26,16 @@ public interface LocalFiles {
     /** The catalog models whose files this node holds (placement prefers it for them). */
     List<String> held();
 
+    /** Bytes of the models this node keeps in its store (pulled from registries or peers). */
+    default long storeBytes() {
+        return 0;
+    }
+
+    /** Whether {@code path} is a file of the store (counted by {@link #storeBytes}). */
+    default boolean inStore(String path) {
+        return false;
+    }
+
     /** Files that are where the catalog says, or nowhere. */
     static LocalFiles asConfigured(Supplier<List<String>> held) {
         return new LocalFiles() {

@@ -211,6 +211,16 @@ public final class ModelFiles implements LocalFiles {
     }
 
     @Override
+    public long storeBytes() {
+        return store.diskUsage();
+    }
+
+    @Override
+    public boolean inStore(String path) {
+        return Path.of(path).toAbsolutePath().startsWith(store.dir());
+    }
+
+    @Override
     public List<String> held() {
         return catalogHeld.get(); // the catalog's pulled models have their store paths: held when the blob is here
     }
