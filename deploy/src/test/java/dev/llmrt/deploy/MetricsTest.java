@@ -1,5 +1,6 @@
 package dev.llmrt.deploy;
 
+import static dev.llmrt.testing.Eventually.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -198,14 +199,19 @@ class MetricsTest {
         for (JsonNode panel : dashboard.path("panels")) {
             for (JsonNode target : panel.path("targets")) {
                 String expr = target.path("expr").asText().replace("$__rate_interval", "5m");
-                String answer = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webPort + "/api/v1/query?query="
-                        + URLEncoder.encode(expr, StandardCharsets.UTF_8))).build(), HttpResponse.BodyHandlers.ofString()).body();
-                JsonNode parsed = JSON.readTree(answer);
-                assertEquals("success", parsed.path("status").asText(), panel.path("title").asText() + ": " + expr + " -> " + answer);
-                // a rate needs two scrapes in its window; a gauge has data from the first
-                if (!expr.contains("rate(") && !expr.contains("increase(") && !expr.contains("gpu")) {
-                    assertTrue(parsed.path("data").path("result").size() > 0, expr + " finds the node's series: " + answer);
-                }
+                URI query = URI.create("http://127.0.0.1:" + webPort + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8));
+                String title = panel.path("title").asText();
+                // a rate needs two scrapes in its window; a gauge has data from the first. A scrape that
+                // timed out on a loaded machine marks every series stale until the next one succeeds.
+                boolean gauge = !expr.contains("rate(") && !expr.contains("increase(") && !expr.contains("gpu");
+                eventually(Duration.ofSeconds(30), () -> {
+                    String answer = HTTP.send(HttpRequest.newBuilder(query).build(), HttpResponse.BodyHandlers.ofString()).body();
+                    JsonNode parsed = JSON.readTree(answer);
+                    assertEquals("success", parsed.path("status").asText(), title + ": " + expr + " -> " + answer);
+                    if (gauge) {
+                        assertTrue(parsed.path("data").path("result").size() > 0, expr + " finds the node's series: " + answer);
+                    }
+                });
                 checked++;
             }
         }
