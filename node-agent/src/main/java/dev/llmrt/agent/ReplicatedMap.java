@@ -3,6 +3,7 @@ package dev.llmrt.agent;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -11,6 +12,7 @@ import org.apache.pekko.cluster.ddata.LWWMap;
 import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
 import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
 
 /**
  * A last-writer-wins map shared by every node through Distributed Data: a node puts entries (written
@@ -63,30 +65,24 @@ public final class ReplicatedMap {
             return Behaviors.receive(commands)
                     .onMessage(Put.class, p -> {
                         Put<V> put = (Put<V>) p;
-                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(), Replicator.writeLocal(),
-                                replyTo, map -> map.put(self, put.key(), put.value())), Updated::new);
+                        write(adapter, key, Replicator.writeLocal(), map -> map.put(self, put.key(), put.value()), null);
                         return Behaviors.same();
                     })
                     .onMessage(PutOnMajority.class, p -> {
                         PutOnMajority<V> put = (PutOnMajority<V>) p;
-                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(),
-                                        new Replicator.WriteMajority(put.timeout()), replyTo,
-                                        map -> map.put(self, put.key(), put.value())),
-                                response -> new Confirmed<>(response, put.replyTo()));
+                        write(adapter, key, new Replicator.WriteMajority(put.timeout()),
+                                map -> map.put(self, put.key(), put.value()), put.replyTo());
                         return Behaviors.same();
                     })
                     .onMessage(Remove.class, r -> {
                         Remove<V> remove = (Remove<V>) r;
-                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(), Replicator.writeLocal(),
-                                replyTo, map -> map.remove(self, remove.key())), Updated::new);
+                        write(adapter, key, Replicator.writeLocal(), map -> map.remove(self, remove.key()), null);
                         return Behaviors.same();
                     })
                     .onMessage(RemoveOnMajority.class, r -> {
                         RemoveOnMajority<V> remove = (RemoveOnMajority<V>) r;
-                        adapter.askUpdate(replyTo -> new Replicator.Update<>(key, LWWMap.empty(),
-                                        new Replicator.WriteMajority(remove.timeout()), replyTo,
-                                        map -> map.remove(self, remove.key())),
-                                response -> new Confirmed<>(response, remove.replyTo()));
+                        write(adapter, key, new Replicator.WriteMajority(remove.timeout()),
+                                map -> map.remove(self, remove.key()), remove.replyTo());
                         return Behaviors.same();
                     })
                     .onMessage(Confirmed.class, c -> {
@@ -114,5 +110,14 @@ public final class ReplicatedMap {
                     })
                     .build();
         }));
+    }
+
+    /** One change to the map, written locally (no answer) or on a majority (answering {@code replyTo}). */
+    private static <V> void write(ReplicatorMessageAdapter<Command<V>, LWWMap<String, V>> adapter, Key<LWWMap<String, V>> key,
+                                  Replicator.WriteConsistency consistency, Function<LWWMap<String, V>, LWWMap<String, V>> change,
+                                  ActorRef<Boolean> replyTo) {
+        Function<Replicator.UpdateResponse<LWWMap<String, V>>, Command<V>> answer = replyTo == null
+                ? Updated::new : response -> new Confirmed<>(response, replyTo);
+        adapter.askUpdate(r -> new Replicator.Update<>(key, LWWMap.empty(), consistency, r, change), answer);
     }
 }

@@ -131,11 +131,9 @@ public final class ModelManager {
     /** A stored model by reference in any form, by id, or by short id (12 or more hex digits). */
     public Optional<StoredModel> find(String name) {
         Map<String, StoredModel> all = files.models();
-        if (ModelReference.isValid(name)) {
-            StoredModel byRef = all.get(ModelReference.parse(name).familiar());
-            if (byRef != null) {
-                return Optional.of(byRef);
-            }
+        Optional<StoredModel> byRef = ModelReference.tryParse(name).map(r -> all.get(r.familiar()));
+        if (byRef.isPresent()) {
+            return byRef;
         }
         String id = name.startsWith("sha256:") ? name : "sha256:" + name;
         if (id.length() >= "sha256:".length() + 12) {
@@ -144,9 +142,10 @@ public final class ModelManager {
         return Optional.empty();
     }
 
-    /** Every reference of the model with {@code id}, sorted. */
-    public List<String> referencesOf(String id) {
-        return files.models().values().stream().filter(m -> m.id().equals(id)).map(StoredModel::reference).sorted().toList();
+    /** The model with {@code id} under each of its references, sorted by reference. */
+    public List<StoredModel> withId(String id) {
+        return files.models().values().stream().filter(m -> m.id().equals(id))
+                .sorted(Comparator.comparing(StoredModel::reference)).toList();
     }
 
     /** Models with their references, one entry per id, newest first. */
@@ -183,10 +182,11 @@ public final class ModelManager {
         if (m.isEmpty()) {
             return CompletableFuture.failedFuture(new Failure(404, "model not found: " + name));
         }
-        List<String> references = referencesOf(m.get().id());
-        boolean byReference = ModelReference.isValid(name) && references.contains(ModelReference.parse(name).familiar())
-                && !name.startsWith("sha256:");
-        List<String> untag = byReference ? List.of(ModelReference.parse(name).familiar()) : references;
+        List<String> references = withId(m.get().id()).stream().map(StoredModel::reference).toList();
+        Optional<String> asReference = name.startsWith("sha256:") ? Optional.empty()
+                : ModelReference.tryParse(name).map(ModelReference::familiar).filter(references::contains);
+        boolean byReference = asReference.isPresent();
+        List<String> untag = asReference.map(List::of).orElse(references);
         if (!byReference && references.size() > 1 && !force) {
             return CompletableFuture.failedFuture(new Failure(409, "unable to delete " + name + " (must be forced) due to "
                     + "multiple tag references: " + references));

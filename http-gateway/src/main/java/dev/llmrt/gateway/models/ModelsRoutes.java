@@ -12,7 +12,6 @@ import dev.llmrt.runtime.gguf.GgufSummary;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -166,8 +165,7 @@ public final class ModelsRoutes extends AllDirectives {
     private HttpResponse show(String name) {
         Optional<StoredModel> m = manager.find(name);
         if (m.isPresent()) {
-            return ok(model(manager.models().values().stream().filter(s -> s.id().equals(m.get().id()))
-                    .sorted(Comparator.comparing(StoredModel::reference)).toList()));
+            return ok(model(manager.withId(m.get().id())));
         }
         return catalog.find(name).filter(s -> !manager.models().containsKey(s.name()))
                 .map(spec -> ok(configured(spec)))

@@ -173,8 +173,8 @@ public final class ModelCatalog {
     public Optional<ModelSpec> find(String name) {
         Map<String, ModelSpec> now = effective;
         ModelSpec spec = now.get(name);
-        if (spec == null && !stored.isEmpty() && ModelReference.isValid(name)) {
-            spec = now.get(ModelReference.parse(name).familiar());
+        if (spec == null && !stored.isEmpty()) {
+            return ModelReference.tryParse(name).map(r -> now.get(r.familiar()));
         }
         return Optional.ofNullable(spec);
     }

@@ -9,7 +9,6 @@ import dev.llmrt.runtime.gguf.GgufReader;
 import dev.llmrt.runtime.gguf.GgufSummary;
 import dev.llmrt.runtime.spi.GgufParseException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Set;
@@ -146,9 +145,5 @@ public final class ModelArtifact {
         } catch (IOException | RuntimeException e) {
             return 0;
         }
-    }
-
-    static String text(byte[] bytes) {
-        return new String(bytes, StandardCharsets.UTF_8);
     }
 }

@@ -84,14 +84,6 @@ public final class ModelFiles implements LocalFiles {
         this.catalogHeld = catalogHeld;
     }
 
-    public ModelStore store() {
-        return store;
-    }
-
-    public RegistryClient registry() {
-        return registry;
-    }
-
     public Fetches fetches() {
         return new Fetches(fromPeers.get(), fromRegistries.get());
     }
@@ -179,8 +171,7 @@ public final class ModelFiles implements LocalFiles {
     private byte[] headerBytes(StoredModel m) throws IOException {
         for (BlobHolder peer : peersHolding(m.ggufDigest())) {
             try {
-                HttpResponse<InputStream> r = peers.send(HttpRequest.newBuilder(blobUri(peer)).timeout(timeout)
-                        .header("Range", "bytes=0-" + (m.headerBytes() - 1)).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+                HttpResponse<InputStream> r = fromPeer(peer, "bytes=0-" + (m.headerBytes() - 1));
                 try (InputStream in = r.body()) {
                     if (r.statusCode() == 206 || r.statusCode() == 200) {
                         return in.readNBytes((int) m.headerBytes());
@@ -188,12 +179,23 @@ public final class ModelFiles implements LocalFiles {
                 }
             } catch (IOException e) {
                 log.debug("header of {} not read from {}: {}", m.ggufDigest(), peer.url(), e.toString());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted", e);
             }
         }
         return registry.blobStart(ModelReference.parse(m.source()), m.ggufDigest(), m.headerBytes(), null);
+    }
+
+    /** A GET of the peer's blob ({@code range}: a Range header's value, or null for the whole). */
+    private HttpResponse<InputStream> fromPeer(BlobHolder peer, String range) throws IOException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(peer.url() + "/store/blobs/" + peer.digest())).timeout(timeout).GET();
+        if (range != null) {
+            b.header("Range", range);
+        }
+        try {
+            return peers.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     @Override
@@ -255,36 +257,34 @@ public final class ModelFiles implements LocalFiles {
         long started = System.nanoTime();
         for (BlobHolder peer : peersHolding(digest)) {
             try {
-                HttpResponse<InputStream> r = peers.send(HttpRequest.newBuilder(blobUri(peer)).timeout(timeout).GET().build(),
-                        HttpResponse.BodyHandlers.ofInputStream());
+                HttpResponse<InputStream> r = fromPeer(peer, null);
                 try (InputStream in = r.body()) {
                     if (r.statusCode() != 200) {
                         throw new IOException("HTTP " + r.statusCode());
                     }
-                    Path path = store.write(digest, m.ggufSize(), in, n -> progress.update(digest, n, m.ggufSize()));
-                    fromPeers.incrementAndGet();
-                    log.info("fetched {} ({}, {} bytes) from peer {} in {} ms", m.reference(), digest, m.ggufSize(), peer.node(),
-                            (System.nanoTime() - started) / 1_000_000);
-                    held(digest);
-                    return path;
+                    return received(m, in, progress, fromPeers, "peer " + peer.node(), started);
                 }
             } catch (IOException e) {
                 log.warn("could not fetch {} from peer {} ({}); trying the next source", digest, peer.node(), e.toString());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted", e);
             }
         }
         ModelReference source = ModelReference.parse(m.source());
         log.debug("no peer could give {}; fetching it from {}", digest, source.registry());
         try (InputStream in = registry.blob(source, digest, null)) {
-            Path path = store.write(digest, m.ggufSize(), in, n -> progress.update(digest, n, m.ggufSize()));
-            fromRegistries.incrementAndGet();
-            log.info("fetched {} ({}, {} bytes) from {} in {} ms", m.reference(), digest, m.ggufSize(), source.registry(),
-                    (System.nanoTime() - started) / 1_000_000);
-            held(digest);
-            return path;
+            return received(m, in, progress, fromRegistries, source.registry(), started);
         }
+    }
+
+    /** Stores the model's file from {@code in} (verified), counts where it came from, and says this node holds it. */
+    private Path received(StoredModel m, InputStream in, Progress progress, AtomicLong count, String from, long started)
+            throws IOException {
+        String digest = m.ggufDigest();
+        Path path = store.write(digest, m.ggufSize(), in, n -> progress.update(digest, n, m.ggufSize()));
+        count.incrementAndGet();
+        log.info("fetched {} ({}, {} bytes) from {} in {} ms", m.reference(), digest, m.ggufSize(), from,
+                (System.nanoTime() - started) / 1_000_000);
+        held(digest);
+        return path;
     }
 
     private void held(String digest) {
@@ -293,10 +293,6 @@ public final class ModelFiles implements LocalFiles {
 
     private List<BlobHolder> peersHolding(String digest) {
         return holders.getOrDefault(digest, List.of()).stream().filter(h -> !h.node().equals(node) && !h.url().isEmpty()).toList();
-    }
-
-    private static URI blobUri(BlobHolder peer) {
-        return URI.create(peer.url() + "/store/blobs/" + peer.digest());
     }
 
     /** A model whose manifest and config were read and found runnable, before its file is downloaded. */

@@ -1,6 +1,7 @@
 package dev.llmrt.agent.store;
 
 import java.util.Locale;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -90,14 +91,18 @@ public record ModelReference(String registry, String repository, String tag, Str
         return new ModelReference(registry, repository, tag, digest);
     }
 
+    /** {@code text} as a reference, or empty when it isn't one. */
+    public static Optional<ModelReference> tryParse(String text) {
+        try {
+            return Optional.of(parse(text));
+        } catch (InvalidReference e) {
+            return Optional.empty();
+        }
+    }
+
     /** Whether {@code text} parses as a reference. */
     public static boolean isValid(String text) {
-        try {
-            parse(text);
-            return true;
-        } catch (InvalidReference e) {
-            return false;
-        }
+        return tryParse(text).isPresent();
     }
 
     /** The short form clients use: {@code ai/smollm2:latest}, the registry named unless it is the default. */
@@ -114,15 +119,6 @@ public record ModelReference(String registry, String repository, String tag, Str
     /** What names the manifest in the registry's API: the digest when given, else the tag. */
     public String manifestName() {
         return digest != null ? digest : tag;
-    }
-
-    /** The same repository with another tag. */
-    public ModelReference withTag(String newTag) {
-        return parse(registryPrefix() + repository + ":" + newTag);
-    }
-
-    private String registryPrefix() {
-        return registry.equals(DEFAULT_REGISTRY) ? "" : registry + "/";
     }
 
     /** The host the registry's API is on: Docker Hub's API is not on docker.io itself. */

@@ -2,7 +2,6 @@ package dev.llmrt.agent.store;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -86,11 +85,6 @@ public final class ModelStore {
         }
         moveIntoPlace(tmp, target);
         return target;
-    }
-
-    /** Stores bytes already in memory (configs, manifests) as a verified blob. */
-    public Path write(String digest, byte[] bytes) throws IOException {
-        return write(digest, bytes.length, new ByteArrayInputStream(bytes), n -> {});
     }
 
     /** Keeps the first bytes of a GGUF blob this node doesn't hold, for memory estimates. */
