@@ -564,6 +564,9 @@ final class ModelLane {
                 }
                 return;
             }
+            if (r.retired) {
+                return; // retired while the answer was on its way: warming it would start a runner nothing retires
+            }
             if (!located.node().equals(r.node) && r.node != null) {
                 log.info("replica {} of '{}' moved from {} to {}", r.index, model, r.node, located.node());
                 r.ready = false; // a new runner there: wait for it
@@ -572,7 +575,11 @@ final class ModelLane {
             }
             r.node = located.node();
             r.down = false;
-            warmIfNeeded(r);
+            if (r.index < active) {
+                warmIfNeeded(r);
+            } else {
+                retireUnused(); // out of use before it was known where it lives: its runner may unload now
+            }
         }
         drain();
     }

@@ -3,6 +3,7 @@ package dev.llmrt.gateway.routing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.llmrt.agent.InferenceProtocol;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
@@ -48,6 +50,7 @@ class ModelLaneTest {
         boolean autoAccept = true;
         boolean manualWarm;
         final Map<Integer, CompletableFuture<InferenceProtocol.Warmed>> warmed = new HashMap<>();
+        final List<Integer> warms = new ArrayList<>();
         long now;
 
         @Override
@@ -73,6 +76,7 @@ class ModelLaneTest {
         public CompletionStage<InferenceProtocol.Warmed> warm(int replica, Duration timeout) {
             CompletableFuture<InferenceProtocol.Warmed> f = new CompletableFuture<>();
             warmed.put(replica, f);
+            warms.add(replica);
             if (!manualWarm) {
                 f.complete(new InferenceProtocol.Warmed(nodes.get(replica), true, null, runner));
             }
@@ -455,6 +459,26 @@ class ModelLaneTest {
         assertEquals(List.of(1), stub.retired, "its runner is told to unload");
         assertEquals(1, lane.active());
         assertEquals(-1, lane.proposeActive(), "never below min-replicas");
+    }
+
+    @Test
+    void aRetiredReplicaIsNotWarmedAgainByAnAnswerThatWasOnItsWay() {
+        Stub stub = new Stub();
+        stub.nodes.put(0, "node-0");
+        stub.nodes.put(1, "node-1");
+        ModelLane lane = new ModelLane("m", BackendMode.COMPLETION, 2, 1, 1, SETTINGS, Duration.ofMinutes(10), stub,
+                stub.callbacks::add, () -> stub.now * 1_000_000);
+        lane.setActive(2);
+        stub.pump();
+        assertTrue(lane.replicas().get(1).ready(), "replica 1 is in use and ready");
+        lane.relocate(); // the periodic question where each ready replica lives; its answers are on their way
+        lane.setActive(1); // meanwhile the cluster agreed to retire replica 1
+        assertEquals(List.of(1), stub.retired);
+        int warmsBefore = Collections.frequency(stub.warms, 1);
+        stub.pump(); // the answers arrive
+        assertEquals(warmsBefore, Collections.frequency(stub.warms, 1),
+                "the answer for a retired replica must not warm it again: its new runner would never be retired");
+        assertNull(lane.replicas().get(1).node(), "a retired replica is out of use, not located");
     }
 
     @Test
