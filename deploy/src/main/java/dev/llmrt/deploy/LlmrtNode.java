@@ -25,6 +25,8 @@ import dev.llmrt.agent.model.ModelSpec;
 import dev.llmrt.agent.store.BlobHolder;
 import dev.llmrt.agent.store.ModelFiles;
 import dev.llmrt.agent.store.ModelStore;
+import dev.llmrt.agent.store.PeerAccess;
+import dev.llmrt.agent.store.PinnedTls;
 import dev.llmrt.agent.store.RegistryClient;
 import dev.llmrt.agent.store.StoredModel;
 import dev.llmrt.agent.store.StoredModels;
@@ -36,6 +38,7 @@ import dev.llmrt.gateway.security.ApiKeys;
 import dev.llmrt.gateway.security.KeyCheck;
 import dev.llmrt.gateway.security.KeyLimiter;
 import dev.llmrt.gateway.security.KeysRoutes;
+import dev.llmrt.gateway.security.PemTls;
 import dev.llmrt.gateway.security.StoredKey;
 import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.LWWMap;
@@ -99,8 +102,10 @@ import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 import org.apache.pekko.stream.Materializer;
 
@@ -193,12 +198,14 @@ public final class LlmrtNode {
             // models from registries: this node's store, the cluster's map of them, who holds which file
             Executor transfers = system.dispatchers().lookup(DispatcherSelector.fromConfig("llmrt.store.transfer-dispatcher"));
             ModelStore store = new ModelStore(storeDir(config));
-            AtomicReference<String> selfUrl = new AtomicReference<>("");
+            // peers fetch this node's blobs with a token only the cluster learns (and over HTTPS, pinning its certificate)
+            String peerToken = PeerAccess.newToken();
+            AtomicReference<PeerAccess> selfAccess = new AtomicReference<>(PeerAccess.NONE);
             AtomicReference<ActorRef<ReplicatedMap.Command<BlobHolder>>> holders = new AtomicReference<>();
             Duration registryTimeout = config.getDuration("llmrt.store.registry-timeout");
             Duration writeTimeout = config.getDuration("llmrt.store.write-timeout");
             ModelFiles files = new ModelFiles(store, new RegistryClient(registryTimeout), registryTimeout, transfers,
-                    cluster.selfMember().address().toString(), selfUrl::get,
+                    cluster.selfMember().address().toString(), selfAccess::get,
                     // on a majority, before the model itself is: a node that hears of the model hears of its holder
                     h -> holders.get().tell(new ReplicatedMap.PutOnMajority<>(h.key(), h, writeTimeout, system.ignoreRef())),
                     h -> holders.get().tell(new ReplicatedMap.Remove<>(h.key())),
@@ -237,9 +244,13 @@ public final class LlmrtNode {
                 // an agent-only node serves its probes on the HTTP port, for load balancers and Kubernetes
                 HealthRoutes health = new HealthRoutes(readiness(system, agent, true, gatewaySettings.statusTimeout()),
                         system.executionContext());
-                Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port())
-                        .bind(health.route().orElse(metrics.route()).orElse(logs.route()).orElse(new BlobRoutes(store).route()))
-                        .whenComplete(servesBlobs(cluster, selfUrl, files, saved))
+                ServerBuilder server = Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port());
+                if (gatewaySettings.https()) {
+                    server = server.enableHttps(ConnectionContext.httpsServer(PemTls.serverContext(
+                            Path.of(gatewaySettings.tlsCertFile()), Path.of(gatewaySettings.tlsKeyFile()))));
+                }
+                server.bind(health.route().orElse(metrics.route()).orElse(logs.route()).orElse(new BlobRoutes(store, peerToken).route()))
+                        .whenComplete(servesBlobs(cluster, gatewaySettings, peerToken, selfAccess, files, saved))
                         .whenComplete(reportBound(started, system, agent, catalog, capacity));
                 return Behaviors.empty();
             }
@@ -279,11 +290,11 @@ public final class LlmrtNode {
             KeysRoutes keyRoutes = new KeysRoutes(gatewaySettings.apiKeys(), keysCluster(system, keyMap,
                     config.getDuration("llmrt.gateway.limits.write-timeout")), json, system.executionContext());
             new GatewayServer(system, openAi, status, health, metrics, ollama.route().orElse(responses.route())
-                    .orElse(modelRoutes.route()).orElse(keyRoutes.route()).orElse(new BlobRoutes(store).route()))
+                    .orElse(modelRoutes.route()).orElse(keyRoutes.route()).orElse(new BlobRoutes(store, peerToken).route()))
                     .withKeyLimits(keyLimits(system, roles, config.getDuration("llmrt.gateway.limits.permit-ttl"),
                             config.getDuration("llmrt.gateway.limits.decision-timeout")))
                     .bind(gatewaySettings)
-                    .whenComplete(servesBlobs(cluster, selfUrl, files, saved))
+                    .whenComplete(servesBlobs(cluster, gatewaySettings, peerToken, selfAccess, files, saved))
                     .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
         });
@@ -343,12 +354,16 @@ public final class LlmrtNode {
     }
 
     /** Once bound: peers can fetch this node's blobs at its HTTP address; it says which it holds. */
-    private static BiConsumer<ServerBinding, Throwable> servesBlobs(Cluster cluster, AtomicReference<String> selfUrl,
-                                                                    ModelFiles files, Map<String, StoredModel> saved) {
+    private static BiConsumer<ServerBinding, Throwable> servesBlobs(Cluster cluster, GatewaySettings settings, String token,
+                                                                    AtomicReference<PeerAccess> self, ModelFiles files,
+                                                                    Map<String, StoredModel> saved) {
         return (binding, err) -> {
             if (binding != null) {
                 String host = cluster.selfMember().address().getHost().orElse(binding.localAddress().getHostString());
-                selfUrl.set("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + binding.localAddress().getPort());
+                String hostPort = (host.contains(":") ? "[" + host + "]" : host) + ":" + binding.localAddress().getPort();
+                self.set(settings.https()
+                        ? new PeerAccess("https://" + hostPort, token, PinnedTls.sha256(PemTls.leaf(Path.of(settings.tlsCertFile()))))
+                        : new PeerAccess("http://" + hostPort, token, ""));
                 files.announceHeld(saved.values());
             }
         };

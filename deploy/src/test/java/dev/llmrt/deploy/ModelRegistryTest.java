@@ -23,9 +23,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -45,6 +47,9 @@ import org.junit.jupiter.api.Test;
 class ModelRegistryTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    /** The nodes with HTTPS in {@link #aSecondNodeGetsTheFileFromItsPeerNotTheRegistry} have keys on: this one is theirs. */
+    private static final String ADMIN_KEY = "sk-llmrt-registry-test-admin";
+    private static HttpClient https;
     private static OciRegistry registry;
     private static Path work;
 
@@ -105,6 +110,10 @@ class ModelRegistryTest {
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (accept != null) {
             b.header("Accept", accept);
+        }
+        if (base.startsWith("https://")) {
+            b.header("Authorization", "Bearer " + ADMIN_KEY);
+            return https.send(b.build(), HttpResponse.BodyHandlers.ofString());
         }
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -302,14 +311,23 @@ class ModelRegistryTest {
         }
     }
 
+    /**
+     * With HTTPS and API keys on (as a cluster outside loopback runs): the peer fetch pins the holder's
+     * certificate and presents its token, learnt through the cluster; a client with no token, or even
+     * with an admin API key, gets nothing from the blob route.
+     */
     @Test
     void aSecondNodeGetsTheFileFromItsPeerNotTheRegistry() throws Exception {
         String ref = registry.ref("test/peer:1");
         pushWithCli(gguf("peer", 21), ref);
-        try (InJvmCluster cluster = new InJvmCluster("")) {
+        try (TestCertificates tls = TestCertificates.make();
+             InJvmCluster cluster = new InJvmCluster(tls.gatewayTls() + "llmrt.gateway.api-keys = [ { name = \"ops\", sha256 = \""
+                     + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(ADMIN_KEY.getBytes(StandardCharsets.UTF_8)))
+                     + "\", admin = true } ]\n")) {
+            https = tls.trustingClient();
             // only the second node has a GPU (declared; llama-server's CPU build ignores it): the replica goes there
-            String first = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-a"), "0")).port();
-            String second = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-b"), "0")
+            String first = "https://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-a"), "0")).port();
+            String second = "https://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-b"), "0")
                     + "llmrt.agent.gpus = [ { name = \"L4\", memory = 24GiB, count = 1 } ]\n").port();
             HttpResponse<String> pulled = pull(first, ref, null);
             assertEquals(200, pulled.statusCode(), pulled.body());
@@ -323,6 +341,21 @@ class ModelRegistryTest {
             assertEquals(1.0, fetches(second, "peer"), "the file came from the peer");
             assertEquals(0.0, fetches(second, "registry"), "not from the registry");
             assertEquals(200, chat(first, ref).statusCode(), "the first gateway routes to it too");
+
+            // the blob route is for peers: an admin key doesn't open it, and an absent blob looks the same
+            String digest;
+            try (Stream<Path> blobs = Files.list(work.resolve("store-a").resolve("blobs").resolve("sha256"))) {
+                digest = "sha256:" + blobs.findFirst().orElseThrow().getFileName();
+            }
+            for (String path : List.of("/store/blobs/" + digest, "/store/blobs/sha256:" + "0".repeat(64))) {
+                HttpResponse<String> withKey = send(first, "GET", path, null, null);
+                assertEquals(401, withKey.statusCode(), path + " with an admin key: " + withKey.body());
+                HttpResponse<String> bare = https.send(HttpRequest.newBuilder(URI.create(first + path)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(401, bare.statusCode(), path + " with no token: " + bare.body());
+            }
+        } finally {
+            https = null;
         }
     }
 

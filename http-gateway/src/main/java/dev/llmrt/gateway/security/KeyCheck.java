@@ -65,7 +65,7 @@ public final class KeyCheck {
                 return handler.apply(request); // keys are on once any is configured or made in the cluster
             }
             String path = request.getUri().path();
-            // probes, scrapes, and the blobs peers fetch from each other (content-addressed: a digest names each)
+            // probes, scrapes, and the blobs peers fetch from each other (BlobRoutes asks for the node's own peer token)
             if (path.equals("/health") || path.equals("/ready") || path.equals("/metrics") || path.startsWith("/store/blobs/")) {
                 return handler.apply(request);
             }

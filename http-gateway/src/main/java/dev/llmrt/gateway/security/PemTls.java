@@ -24,13 +24,7 @@ public final class PemTls {
     public static SSLContext serverContext(Path certFile, Path keyFile) {
         try {
             PrivateKey key = DERPrivateKeyLoader.load(PEMDecoder.decode(Files.readString(keyFile)));
-            Certificate[] chain;
-            try (InputStream in = Files.newInputStream(certFile)) {
-                chain = CertificateFactory.getInstance("X.509").generateCertificates(in).toArray(new Certificate[0]);
-            }
-            if (chain.length == 0) {
-                throw new IllegalArgumentException("no certificate in " + certFile);
-            }
+            Certificate[] chain = chain(certFile);
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
             char[] password = new char[0];
@@ -43,5 +37,25 @@ public final class PemTls {
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
             throw new IllegalArgumentException("llmrt.gateway.tls: could not load " + certFile + " and " + keyFile + ": " + e, e);
         }
+    }
+
+    /** The server's own certificate (the chain's first), which peers pin when they fetch blobs from it. */
+    public static Certificate leaf(Path certFile) {
+        try {
+            return chain(certFile)[0];
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            throw new IllegalArgumentException("llmrt.gateway.tls: could not load " + certFile + ": " + e, e);
+        }
+    }
+
+    private static Certificate[] chain(Path certFile) throws IOException, GeneralSecurityException {
+        Certificate[] chain;
+        try (InputStream in = Files.newInputStream(certFile)) {
+            chain = CertificateFactory.getInstance("X.509").generateCertificates(in).toArray(new Certificate[0]);
+        }
+        if (chain.length == 0) {
+            throw new IllegalArgumentException("no certificate in " + certFile);
+        }
+        return chain;
     }
 }

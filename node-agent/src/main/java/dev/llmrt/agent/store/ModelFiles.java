@@ -49,10 +49,12 @@ public final class ModelFiles implements LocalFiles {
     private final ModelStore store;
     private final RegistryClient registry;
     private final HttpClient peers;
+    /** Peers over HTTPS, one client per pinned certificate. */
+    private final Map<String, HttpClient> pinnedPeers = new ConcurrentHashMap<>();
     private final Duration timeout;
     private final Executor blocking;
     private final String node;
-    private final Supplier<String> selfUrl;
+    private final Supplier<PeerAccess> self;
     private final Consumer<BlobHolder> announce;
     private final Consumer<BlobHolder> withdraw;
     private final Supplier<List<String>> catalogHeld;
@@ -64,13 +66,13 @@ public final class ModelFiles implements LocalFiles {
 
     /**
      * @param node        this node's cluster address
-     * @param selfUrl     where this node's HTTP server is (peers fetch blobs there)
+     * @param self        how peers fetch blobs from this node (its HTTP server, its token, its certificate)
      * @param announce    tells the cluster that this node holds a blob
      * @param withdraw    tells the cluster it no longer does
      * @param catalogHeld the catalog models (configured and pulled) whose files are on this node
      */
     public ModelFiles(ModelStore store, RegistryClient registry, Duration timeout, Executor blocking, String node,
-                      Supplier<String> selfUrl, Consumer<BlobHolder> announce, Consumer<BlobHolder> withdraw,
+                      Supplier<PeerAccess> self, Consumer<BlobHolder> announce, Consumer<BlobHolder> withdraw,
                       Supplier<List<String>> catalogHeld) {
         this.store = store;
         this.registry = registry;
@@ -78,7 +80,7 @@ public final class ModelFiles implements LocalFiles {
         this.peers = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
         this.blocking = blocking;
         this.node = node;
-        this.selfUrl = selfUrl;
+        this.self = self;
         this.announce = announce;
         this.withdraw = withdraw;
         this.catalogHeld = catalogHeld;
@@ -110,7 +112,7 @@ public final class ModelFiles implements LocalFiles {
             if (!still.contains(digest) && store.has(digest)) {
                 try {
                     store.delete(digest);
-                    withdraw.accept(new BlobHolder(digest, node, ""));
+                    withdraw.accept(new BlobHolder(digest, node, PeerAccess.NONE));
                     log.info("deleted blob {}: no stored model uses it any more", digest);
                 } catch (IOException e) {
                     log.warn("could not delete blob {}: {}", digest, e.toString());
@@ -128,7 +130,7 @@ public final class ModelFiles implements LocalFiles {
     public void announceHeld(Iterable<StoredModel> saved) {
         for (StoredModel m : saved) {
             if (store.has(m.ggufDigest())) {
-                announce.accept(new BlobHolder(m.ggufDigest(), node, selfUrl.get()));
+                announce.accept(new BlobHolder(m.ggufDigest(), node, self.get()));
             }
         }
     }
@@ -178,20 +180,31 @@ public final class ModelFiles implements LocalFiles {
                     }
                 }
             } catch (IOException e) {
-                log.debug("header of {} not read from {}: {}", m.ggufDigest(), peer.url(), e.toString());
+                log.debug("header of {} not read from {}: {}", m.ggufDigest(), peer.access().url(), e.toString());
             }
         }
         return registry.blobStart(ModelReference.parse(m.source()), m.ggufDigest(), m.headerBytes(), null);
     }
 
+    /** Over HTTPS, a client that trusts exactly the certificate the peer announced. */
+    private HttpClient clientFor(PeerAccess at) {
+        if (!at.https()) {
+            return peers;
+        }
+        return pinnedPeers.computeIfAbsent(at.certSha256(), pin -> HttpClient.newBuilder().connectTimeout(timeout)
+                .version(HttpClient.Version.HTTP_1_1).sslContext(PinnedTls.trusting(pin)).build());
+    }
+
     /** A GET of the peer's blob ({@code range}: a Range header's value, or null for the whole). */
     private HttpResponse<InputStream> fromPeer(BlobHolder peer, String range) throws IOException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(peer.url() + "/store/blobs/" + peer.digest())).timeout(timeout).GET();
+        PeerAccess at = peer.access();
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(at.url() + "/store/blobs/" + peer.digest())).timeout(timeout)
+                .header("Authorization", "Bearer " + at.token()).GET();
         if (range != null) {
             b.header("Range", range);
         }
         try {
-            return peers.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            return clientFor(at).send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
@@ -288,11 +301,11 @@ public final class ModelFiles implements LocalFiles {
     }
 
     private void held(String digest) {
-        announce.accept(new BlobHolder(digest, node, selfUrl.get()));
+        announce.accept(new BlobHolder(digest, node, self.get()));
     }
 
     private List<BlobHolder> peersHolding(String digest) {
-        return holders.getOrDefault(digest, List.of()).stream().filter(h -> !h.node().equals(node) && !h.url().isEmpty()).toList();
+        return holders.getOrDefault(digest, List.of()).stream().filter(h -> !h.node().equals(node) && !h.access().url().isEmpty()).toList();
     }
 
     /** A model whose manifest and config were read and found runnable, before its file is downloaded. */
