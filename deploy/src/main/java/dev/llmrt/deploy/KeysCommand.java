@@ -1,5 +1,7 @@
 package dev.llmrt.deploy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.llmrt.gateway.security.ApiKeys;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
@@ -20,6 +22,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "keys", mixinStandardHelpOptions = true, description = "API keys.",
         subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class})
 final class KeysCommand {
+    /** A HOCON quoted string (the same as JSON's). */
+    static String quoted(String text) {
+        return TextNode.valueOf(text).toString();
+    }
+
 
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Makes a random key and prints it once. The cluster keeps its SHA-256 (never the key); "
@@ -52,21 +59,19 @@ final class KeysCommand {
         @Override
         public Integer call() throws Exception {
             if (!printConfig) {
-                String body = "{\"name\":\"" + name.replace("\"", "") + "\",\"admin\":" + admin + ",\"models\":["
-                        + models.stream().map(m -> "\"" + m.replace("\"", "") + "\"").collect(Collectors.joining(","))
-                        + "],\"rpm\":" + rpm + ",\"tpm\":" + tpm + ",\"max_concurrent\":" + maxConcurrent
-                        + ",\"max_streams\":" + maxStreams + "}";
+                ObjectNode body = JSON.createObjectNode().put("name", name).put("admin", admin);
+                models.forEach(body.putArray("models")::add);
+                body.put("rpm", rpm).put("tpm", tpm).put("max_concurrent", maxConcurrent).put("max_streams", maxStreams);
                 return simple(request("/keys").header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+                        .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build());
             }
             String key = ApiKeys.newKey();
             String hash = HexFormat.of().formatHex(ApiKeys.sha256(key));
             System.out.println("key: " + key);
             System.out.println("# add to llmrt.gateway.api-keys on every gateway (the key itself is not stored anywhere):");
-            System.out.println("{ name = \"" + name.replace("\"", "") + "\", sha256 = \"" + hash + "\", models = ["
-                    + models.stream().map(m -> "\"" + m.replace("\"", "") + "\"").collect(Collectors.joining(", "))
-                    + "], admin = " + admin + ", rpm = " + rpm + ", tpm = " + tpm + ", max-concurrent = " + maxConcurrent
-                    + ", max-streams = " + maxStreams + " }");
+            System.out.println("{ name = " + quoted(name) + ", sha256 = \"" + hash + "\", models = ["
+                    + models.stream().map(KeysCommand::quoted).collect(Collectors.joining(", ")) + "], admin = " + admin
+                    + ", rpm = " + rpm + ", tpm = " + tpm + ", max-concurrent = " + maxConcurrent + ", max-streams = " + maxStreams + " }");
             return 0;
         }
     }

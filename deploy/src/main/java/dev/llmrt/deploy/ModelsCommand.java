@@ -34,7 +34,7 @@ final class ModelsCommand {
 
         @Override
         public Integer call() throws Exception {
-            String body = "{\"from\":\"" + reference.replace("\\", "").replace("\"", "") + "\"}";
+            String body = JSON.createObjectNode().put("from", reference).toString();
             return progress(request("/models/create").header("Accept", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build());
         }

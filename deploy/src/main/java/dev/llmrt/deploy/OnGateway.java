@@ -1,5 +1,7 @@
 package dev.llmrt.deploy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,6 +19,7 @@ import picocli.CommandLine.Option;
  * embedded default; with --api-key or LLMRT_API_KEY when keys are on.
  */
 abstract class OnGateway {
+    static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10)).build();
 
@@ -50,13 +53,18 @@ abstract class OnGateway {
             }
             int rc = 0;
             for (String line; (line = lines.readLine()) != null; ) {
-                if (line.contains("\"type\":\"error\"")) {
-                    System.err.println("llmrt: " + line);
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode event = JSON.readTree(line);
+                String type = event.path("type").asText();
+                if (type.equals("error")) {
+                    System.err.println("llmrt: " + event.path("message").asText(line));
                     rc = 1;
-                } else if (line.contains("\"type\":\"success\"")) {
-                    System.out.println(line.replaceAll(".*\"message\":\"([^\"]*)\".*", "$1"));
+                } else if (type.equals("success")) {
+                    System.out.println(event.path("message").asText());
                 } else {
-                    System.out.print("\r" + line.replaceAll(".*\"message\":\"([^\"]*)\".*", "$1") + "    ");
+                    System.out.print("\r" + event.path("message").asText() + "    ");
                 }
             }
             return rc;

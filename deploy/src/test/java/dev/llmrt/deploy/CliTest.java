@@ -3,8 +3,14 @@ package dev.llmrt.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -41,5 +47,23 @@ class CliTest {
         Run notANumber = run("serve", "--port", "abc");
         assertEquals(2, notANumber.code());
         assertEquals(1, notANumber.err().strip().lines().count(), notANumber.err());
+    }
+
+    @Test
+    void aPrintedKeyEntryIsHoconThatKeepsWhatWasTyped() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream was = System.out;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, Main.commandLine().execute("keys", "create", "--print-config", "--name", "team \"a\" \\ b",
+                    "--models", "ai/smollm2:latest,m\"2", "--rpm", "5"));
+        } finally {
+            System.setOut(was);
+        }
+        String entry = out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{ name")).findFirst().orElseThrow();
+        Config parsed = ConfigFactory.parseString("entry = " + entry).getConfig("entry");
+        assertEquals("team \"a\" \\ b", parsed.getString("name"), entry);
+        assertEquals(List.of("ai/smollm2:latest", "m\"2"), parsed.getStringList("models"), entry);
+        assertEquals(5, parsed.getInt("rpm"));
     }
 }

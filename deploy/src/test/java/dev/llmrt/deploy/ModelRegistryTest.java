@@ -84,18 +84,27 @@ class ModelRegistryTest {
 
     /** {@code llmrt models push --gguf FILE REF}, as a user runs it. */
     private static String pushWithCli(Path file, String ref) {
+        String[] run = cli("models", "push", "--gguf", file.toString(), ref);
+        assertEquals("0", run[0], run[1] + run[2]);
+        return run[1];
+    }
+
+    /** Runs the CLI as a user does: {exit code, stdout, stderr}. */
+    private static String[] cli(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        PrintStream saved = System.out;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream savedOut = System.out;
+        PrintStream savedErr = System.err;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
         int rc;
         try {
-            rc = Main.commandLine().execute("models", "push", "--gguf", file.toString(), ref);
+            rc = Main.commandLine().execute(args);
         } finally {
-            System.setOut(saved);
+            System.setOut(savedOut);
+            System.setErr(savedErr);
         }
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, rc, printed);
-        return printed;
+        return new String[] {Integer.toString(rc), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
     }
 
     private static final String NODE = """
@@ -200,6 +209,14 @@ class ModelRegistryTest {
             RegistryClient client = new RegistryClient(Duration.ofSeconds(10));
             assertEquals(mine.get("id").asText(), client.manifest(ModelReference.parse(tagged), null).digest(),
                     "the pushed manifest is the pulled one, byte for byte");
+
+            // the CLI pulls through the gateway, reading its progress lines; a model that isn't there fails with the reason
+            String[] cliPull = cli("models", "pull", "--host", base, tagged);
+            assertEquals("0", cliPull[0], cliPull[2]);
+            assertTrue(cliPull[1].contains("Model pulled successfully"), cliPull[1]);
+            String[] missing = cli("models", "pull", "--host", base, registry.ref("test/none:1"));
+            assertEquals("1", missing[0], missing[1]);
+            assertTrue(missing[2].startsWith("llmrt: ") && missing[2].contains("404"), missing[2]);
 
             // delete: a reference, then by id (the last reference: the file goes from the store)
             HttpResponse<String> untag = send(base, "DELETE", "/models/" + tagged, null, null);
