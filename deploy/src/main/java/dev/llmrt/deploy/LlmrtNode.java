@@ -28,6 +28,7 @@ import dev.llmrt.agent.store.ModelStore;
 import dev.llmrt.agent.store.PeerAccess;
 import dev.llmrt.agent.store.PinnedTls;
 import dev.llmrt.agent.store.RegistryClient;
+import dev.llmrt.agent.store.StoredEntry;
 import dev.llmrt.agent.store.StoredModel;
 import dev.llmrt.agent.store.StoredModels;
 import dev.llmrt.gateway.models.BlobRoutes;
@@ -218,11 +219,13 @@ public final class LlmrtNode {
                         cb.call(files.fetches().fromRegistries(), metricsNode, "registry");
                     }).register(prometheus);
             String storeBackend = config.getString("llmrt.store.backend");
-            ActorRef<ReplicatedMap.Command<StoredModel>> storedModels = ctx.spawn(StoredModels.models(map -> {
+            ActorRef<ReplicatedMap.Command<StoredEntry>> storedModels = ctx.spawn(StoredModels.models(map -> {
                 files.modelsChanged(map);
-                catalog.stored(specsOf(map, files, storeBackend, agentSettings.defaultKeepAlive()));
+                catalog.stored(specsOf(files.models(), files, storeBackend, agentSettings.defaultKeepAlive()));
             }), "stored-models");
-            Map<String, StoredModel> saved = savedModels(store);
+            // what this node knew when it stopped, each entry with the time it was written: a model deleted
+            // meanwhile stays deleted (its tombstone is newer)
+            Map<String, StoredEntry> saved = savedModels(store);
             saved.forEach((reference, m) -> storedModels.tell(new ReplicatedMap.Put<>(reference, m)));
             // one estimate per model for the node's agent and its allocation strategy alike
             Demands demands = new Demands(backends, files);
@@ -274,7 +277,7 @@ public final class LlmrtNode {
                     configure.route().orElse(recorded.route()).orElse(logs.route()));
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
-            ModelManager models = new ModelManager(files, storeCluster(system, storedModels, clusterStatus, writeTimeout), transfers, system.executionContext());
+            ModelManager models = new ModelManager(files, storeCluster(system, storedModels, files, clusterStatus, writeTimeout), transfers, system.executionContext());
             // one cache of what each model is, for every API's model list; pulled models described by their config
             openAi.details().storedFrom(name -> Optional.ofNullable(files.models().get(name))
                     .map(m -> new ModelDetails.Stored(m.id(), m.config(), m.ggufSize(), m.created())));
@@ -356,7 +359,7 @@ public final class LlmrtNode {
     /** Once bound: peers can fetch this node's blobs at its HTTP address; it says which it holds. */
     private static BiConsumer<ServerBinding, Throwable> servesBlobs(Cluster cluster, GatewaySettings settings, String token,
                                                                     AtomicReference<PeerAccess> self, ModelFiles files,
-                                                                    Map<String, StoredModel> saved) {
+                                                                    Map<String, StoredEntry> saved) {
         return (binding, err) -> {
             if (binding != null) {
                 String host = cluster.selfMember().address().getHost().orElse(binding.localAddress().getHostString());
@@ -364,7 +367,7 @@ public final class LlmrtNode {
                 self.set(settings.https()
                         ? new PeerAccess("https://" + hostPort, token, PinnedTls.sha256(PemTls.leaf(Path.of(settings.tlsCertFile()))))
                         : new PeerAccess("http://" + hostPort, token, ""));
-                files.announceHeld(saved.values());
+                files.announceHeld(StoredModels.live(saved).values());
             }
         };
     }
@@ -376,7 +379,7 @@ public final class LlmrtNode {
     }
 
     /** The stored models this node knew when it stopped: they come back with it. */
-    private static Map<String, StoredModel> savedModels(ModelStore store) {
+    private static Map<String, StoredEntry> savedModels(ModelStore store) {
         try {
             return store.loadModels();
         } catch (IOException e) {
@@ -395,17 +398,18 @@ public final class LlmrtNode {
     }
 
     /** What the model routes need of the cluster: its map of stored models, and unloading runners. */
-    private static ModelManager.Cluster storeCluster(ActorSystem<Void> system, ActorRef<ReplicatedMap.Command<StoredModel>> map,
-                                                     ClusterStatus status, Duration timeout) {
+    private static ModelManager.Cluster storeCluster(ActorSystem<Void> system, ActorRef<ReplicatedMap.Command<StoredEntry>> map,
+                                                     ModelFiles files, ClusterStatus status, Duration timeout) {
         return new ModelManager.Cluster() {
             @Override
             public CompletionStage<Boolean> put(StoredModel model) {
-                return putOnMajority(system, map, model.reference(), model, timeout);
+                return putOnMajority(system, map, model.reference(), StoredEntry.of(model, files.entry(model.reference())), timeout);
             }
 
             @Override
             public CompletionStage<Boolean> remove(String reference) {
-                return removeOnMajority(system, map, reference, timeout);
+                // a tombstone, not a removal: a node that missed this can't bring the model back
+                return putOnMajority(system, map, reference, StoredEntry.tombstone(files.entry(reference)), timeout);
             }
 
             @Override

@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
@@ -46,6 +48,17 @@ final class InJvmCluster implements AutoCloseable {
         LlmrtNode.Started s = node.started().toCompletableFuture().get(60, TimeUnit.SECONDS);
         started.add(s);
         return s;
+    }
+
+    /** The members the first node sees, in any state (those that left are gone). */
+    long members() {
+        return StreamSupport.stream(Cluster.get(nodes.get(0).system()).state().getMembers().spliterator(), false).count();
+    }
+
+    /** The members the first node sees up. */
+    long membersUp() {
+        return StreamSupport.stream(Cluster.get(nodes.get(0).system()).state().getMembers().spliterator(), false)
+                .filter(m -> m.status() == MemberStatus.up()).count();
     }
 
     /** The first node's cluster address. */

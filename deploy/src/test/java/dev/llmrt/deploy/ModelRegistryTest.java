@@ -31,6 +31,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -190,8 +191,10 @@ class ModelRegistryTest {
             assertTrue(openAiEntry.at("/dmr/context_window").asLong() > 0, openAiEntry.toString());
 
             // the store counts in model-runner's disk usage
-            long onDisk = JSON.readTree(send(base, "GET", "/engines/df", null, null).body()).get("models_disk_usage").asLong();
-            assertTrue(onDisk >= Files.size(work.resolve("tiny.gguf")), "df counts the pulled file: " + onDisk);
+            eventually(Duration.ofSeconds(10), () -> { // once the gateway has found the node's agent
+                long onDisk = JSON.readTree(send(base, "GET", "/engines/df", null, null).body()).get("models_disk_usage").asLong();
+                assertTrue(onDisk >= Files.size(work.resolve("tiny.gguf")), "df counts the pulled file: " + onDisk);
+            });
 
             // run by llama-server, by its reference
             HttpResponse<String> answer = chat(base, ref);
@@ -325,6 +328,41 @@ class ModelRegistryTest {
             assertEquals(200, send(base, "DELETE", "/api/delete", "{\"model\":\"" + other + "\"}", null).statusCode());
             assertEquals(404, send(base, "DELETE", "/api/delete", "{\"model\":\"" + other + "\"}", null).statusCode());
             assertFalse(JSON.readTree(send(base, "GET", "/api/tags", null, null).body()).toString().contains(other));
+        }
+    }
+
+    /**
+     * A node that was down while a model was deleted comes back with its saved copy of the models: the
+     * delete's tombstone is newer than that copy's entry, so the model stays deleted everywhere.
+     */
+    @Test
+    void aModelDeletedWhileANodeWasDownStaysDeletedWhenItReturns() throws Exception {
+        String ref = registry.ref("test/zombie:1");
+        pushWithCli(gguf("zombie", 33), ref);
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            String first = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-z1"), "0")).port();
+            String storeB = NODE.formatted(work.resolve("store-z2"), "0");
+            cluster.start(storeB);
+            assertEquals(200, pull(first, ref, null).statusCode());
+            Path savedOnB = work.resolve("store-z2").resolve("models.json");
+            eventually(Duration.ofSeconds(20), () -> assertTrue(Files.isRegularFile(savedOnB)
+                    && Files.readString(savedOnB).contains(ref), "the second node saved the model"));
+
+            cluster.nodes.get(1).stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+            eventually(Duration.ofSeconds(30), () -> assertEquals(1, cluster.members(), "the second node left"));
+            HttpResponse<String> deleted = send(first, "DELETE", "/models/" + ref, null, null);
+            assertEquals(200, deleted.statusCode(), deleted.body());
+
+            String second = "http://127.0.0.1:" + cluster.start(storeB).port(); // with its copy from before the delete
+            eventually(Duration.ofSeconds(30), () -> assertEquals(2, cluster.membersUp(), "the second node is back"));
+            Thread.sleep(3_000); // Distributed Data gossips every 200 ms here: its copy and the delete meet
+            for (String gateway : List.of(first, second)) {
+                assertEquals(404, send(gateway, "GET", "/models/" + ref, null, null).statusCode(), gateway + " has it again");
+                assertFalse(send(gateway, "GET", "/models", null, null).body().contains(ref), gateway + " lists it again");
+            }
+            JsonNode savedEntry = JSON.readTree(Files.readString(savedOnB)).path(ref);
+            assertTrue(savedEntry.path("model").isNull() && savedEntry.path("writtenAt").asLong() > 0,
+                    "the returning node saved the tombstone: " + savedEntry);
         }
     }
 

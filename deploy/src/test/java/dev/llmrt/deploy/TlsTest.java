@@ -14,9 +14,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.StreamSupport;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,9 +39,7 @@ class TlsTest {
         try (tls; InJvmCluster cluster = new InJvmCluster(artery)) {
             LlmrtNode.Started first = cluster.start("");
             LlmrtNode.Started second = cluster.start("");
-            eventually(Duration.ofSeconds(60), () -> assertEquals(2, StreamSupport.stream(Cluster.get(cluster.nodes.get(0).system())
-                    .state().getMembers().spliterator(), false).filter(m -> m.status() == MemberStatus.up()).count(),
-                    "both nodes up over TLS"));
+            eventually(Duration.ofSeconds(60), () -> assertEquals(2, cluster.membersUp(), "both nodes up over TLS"));
 
             // the model's one replica runs on one node: the request through the other gateway crosses Artery's TLS
             HttpClient https = tls.trustingClient();

@@ -4,11 +4,13 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.LWWRegister;
 import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
 import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
@@ -56,22 +58,33 @@ public final class ReplicatedMap {
     private record Changed<V>(Replicator.SubscribeResponse<LWWMap<String, V>> response) implements Command<V> {}
 
     /** @param changed hears the whole map after every change */
-    @SuppressWarnings("unchecked")
     public static <V> Behavior<Command<V>> create(Key<LWWMap<String, V>> key, Consumer<Map<String, V>> changed) {
+        return create(key, changed, null);
+    }
+
+    /**
+     * @param changed   hears the whole map after every change
+     * @param writtenAt the time each value carries as written: the later one wins a key, whichever
+     *                  reached the map last (null: the time a node puts it)
+     */
+    @SuppressWarnings("unchecked")
+    public static <V> Behavior<Command<V>> create(Key<LWWMap<String, V>> key, Consumer<Map<String, V>> changed,
+                                                  ToLongFunction<V> writtenAt) {
         Class<Command<V>> commands = (Class<Command<V>>) (Class<?>) Command.class;
+        LWWRegister.Clock<V> clock = writtenAt == null ? LWWRegister.defaultClock() : (current, value) -> writtenAt.applyAsLong(value);
         return Behaviors.setup(ctx -> DistributedData.<Command<V>, LWWMap<String, V>>withReplicatorMessageAdapter(adapter -> {
             SelfUniqueAddress self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
             adapter.subscribe(key, Changed::new);
             return Behaviors.receive(commands)
                     .onMessage(Put.class, p -> {
                         Put<V> put = (Put<V>) p;
-                        write(adapter, key, Replicator.writeLocal(), map -> map.put(self, put.key(), put.value()), null);
+                        write(adapter, key, Replicator.writeLocal(), map -> put(map, self, put.key(), put.value(), clock, writtenAt), null);
                         return Behaviors.same();
                     })
                     .onMessage(PutOnMajority.class, p -> {
                         PutOnMajority<V> put = (PutOnMajority<V>) p;
                         write(adapter, key, new Replicator.WriteMajority(put.timeout()),
-                                map -> map.put(self, put.key(), put.value()), put.replyTo());
+                                map -> put(map, self, put.key(), put.value(), clock, writtenAt), put.replyTo());
                         return Behaviors.same();
                     })
                     .onMessage(Remove.class, r -> {
@@ -110,6 +123,18 @@ public final class ReplicatedMap {
                     })
                     .build();
         }));
+    }
+
+    /** Puts the value, unless the map holds one written later (when values carry their time). */
+    private static <V> LWWMap<String, V> put(LWWMap<String, V> map, SelfUniqueAddress self, String key, V value,
+                                             LWWRegister.Clock<V> clock, ToLongFunction<V> writtenAt) {
+        if (writtenAt != null) {
+            V current = map.getEntries().get(key);
+            if (current != null && writtenAt.applyAsLong(current) > writtenAt.applyAsLong(value)) {
+                return map;
+            }
+        }
+        return map.put(self, key, value, clock);
     }
 
     /** One change to the map, written locally (no answer) or on a majority (answering {@code replyTo}). */

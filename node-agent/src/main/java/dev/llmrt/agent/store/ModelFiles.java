@@ -61,6 +61,7 @@ public final class ModelFiles implements LocalFiles {
     private final Map<String, CompletableFuture<Path>> downloads = new ConcurrentHashMap<>();
     private final AtomicLong fromPeers = new AtomicLong();
     private final AtomicLong fromRegistries = new AtomicLong();
+    private volatile Map<String, StoredEntry> entries = Map.of();
     private volatile Map<String, StoredModel> models = Map.of();
     private volatile Map<String, List<BlobHolder>> holders = Map.of();
 
@@ -95,16 +96,23 @@ public final class ModelFiles implements LocalFiles {
         return models;
     }
 
+    /** The reference's entry in the cluster's map (a model or a tombstone), or null: what a new entry replaces. */
+    public StoredEntry entry(String reference) {
+        return entries.get(reference);
+    }
+
     /**
-     * The cluster's stored models changed: keep this node's copy (to restore after a restart), and
-     * delete blobs that a model no longer referenced had here.
+     * The cluster's stored models changed: keep this node's copy, tombstones too (to restore after a
+     * restart), and delete blobs that a model no longer referenced had here.
      */
-    public void modelsChanged(Map<String, StoredModel> now) {
+    public void modelsChanged(Map<String, StoredEntry> all) {
+        Map<String, StoredModel> now = StoredModels.live(all);
         Set<String> before = models.values().stream().map(StoredModel::ggufDigest).collect(Collectors.toSet());
         Set<String> still = now.values().stream().map(StoredModel::ggufDigest).collect(Collectors.toSet());
+        entries = Map.copyOf(all);
         models = Map.copyOf(now);
         try {
-            store.saveModels(now);
+            store.saveModels(all);
         } catch (IOException e) {
             log.warn("could not save the stored models to {}: {}", store.dir(), e.toString());
         }

@@ -1,6 +1,6 @@
 package dev.llmrt.agent.store;
 
-import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -114,20 +114,29 @@ public final class ModelStore {
         }
     }
 
-    /** Saves this node's copy of the cluster's stored models. */
-    public void saveModels(Map<String, StoredModel> models) throws IOException {
+    /** Saves this node's copy of the cluster's stored models, tombstones included. */
+    public void saveModels(Map<String, StoredEntry> models) throws IOException {
         Path tmp = temp();
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), models);
         moveIntoPlace(tmp, dir.resolve("models.json"));
     }
 
-    /** The stored models saved last (empty on a new node). */
-    public Map<String, StoredModel> loadModels() throws IOException {
+    /**
+     * The stored models saved last (empty on a new node). A copy saved before tombstones (each value a
+     * model) reads as models written when they were created.
+     */
+    public Map<String, StoredEntry> loadModels() throws IOException {
         Path file = dir.resolve("models.json");
         if (!Files.isRegularFile(file)) {
             return Map.of();
         }
-        return JSON.readValue(file.toFile(), new TypeReference<LinkedHashMap<String, StoredModel>>() {});
+        Map<String, StoredEntry> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : JSON.readTree(file.toFile()).properties()) {
+            JsonNode value = e.getValue();
+            out.put(e.getKey(), value.has("writtenAt") ? JSON.treeToValue(value, StoredEntry.class)
+                    : new StoredEntry(JSON.treeToValue(value, StoredModel.class), value.path("created").asLong() * 1000));
+        }
+        return out;
     }
 
     private Path temp() throws IOException {

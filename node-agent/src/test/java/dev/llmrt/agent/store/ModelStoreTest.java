@@ -44,8 +44,22 @@ class ModelStoreTest {
     void keepsTheClusterModelsAcrossARestart(@TempDir Path dir) throws Exception {
         StoredModel m = new StoredModel("ai/m:latest", "docker.io/ai/m@sha256:" + "b".repeat(64), "sha256:" + "b".repeat(64), "{}",
                 "{}", "sha256:" + "c".repeat(64), 10, 4, 1);
-        new ModelStore(dir).saveModels(Map.of(m.reference(), m));
-        assertEquals(Map.of(m.reference(), m), new ModelStore(dir).loadModels());
+        StoredEntry model = StoredEntry.of(m, null);
+        StoredEntry tombstone = StoredEntry.tombstone(model);
+        assertTrue(tombstone.writtenAt() > model.writtenAt(), "a tombstone is newer than what it replaces");
+        Map<String, StoredEntry> saved = Map.of(m.reference(), model, "ai/gone:latest", tombstone);
+        new ModelStore(dir).saveModels(saved);
+        assertEquals(saved, new ModelStore(dir).loadModels(), "models and tombstones, with when they were written");
+    }
+
+    @Test
+    void readsACopySavedBeforeTombstonesAsModelsWrittenWhenCreated(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("models.json"), "{\"ai/m:latest\":{\"reference\":\"ai/m:latest\",\"source\":\"s\","
+                + "\"manifestDigest\":\"sha256:b\",\"manifest\":\"{}\",\"config\":\"{}\",\"ggufDigest\":\"sha256:c\","
+                + "\"ggufSize\":10,\"headerBytes\":4,\"created\":1700000000}}");
+        StoredEntry e = new ModelStore(dir).loadModels().get("ai/m:latest");
+        assertEquals("sha256:c", e.model().ggufDigest());
+        assertEquals(1_700_000_000_000L, e.writtenAt());
     }
 
     @Test
