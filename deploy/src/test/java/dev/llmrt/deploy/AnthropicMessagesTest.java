@@ -40,9 +40,7 @@ class AnthropicMessagesTest {
     }
 
     private static HttpResponse<String> post(String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json")
-                .header("anthropic-version", "2023-06-01").build(), HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(TestHttp.local(port), "POST", path, body, "anthropic-version", "2023-06-01");
     }
 
     @Test

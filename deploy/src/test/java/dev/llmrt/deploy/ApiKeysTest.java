@@ -8,9 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
@@ -24,7 +21,6 @@ import picocli.CommandLine;
  * cluster-changing routes without an admin key; probes and metrics stay open; keys never in the logs.
  */
 class ApiKeysTest {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern KEY = Pattern.compile("key: (\\S+)");
     private static final Pattern ENTRY = Pattern.compile("(\\{ name = .*})");
@@ -55,13 +51,8 @@ class ApiKeysTest {
 
     private static HttpResponse<String> send(int port, String method, String path, String body, String header, String value)
             throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (header != null) {
-            b.header(header, value);
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return header == null ? TestHttp.send(TestHttp.local(port), method, path, body)
+                : TestHttp.send(TestHttp.local(port), method, path, body, header, value);
     }
 
     @Test

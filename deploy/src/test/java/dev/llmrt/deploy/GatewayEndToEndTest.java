@@ -76,14 +76,11 @@ class GatewayEndToEndTest {
     }
 
     private static HttpResponse<String> post(String path, String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(base, "POST", path, body);
     }
 
     private static HttpResponse<String> get(String path) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create(base + path)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(base, "GET", path, null);
     }
 
     private static String chat(String model, boolean stream, int maxTokens) {

@@ -5,11 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +20,6 @@ import org.junit.jupiter.api.Test;
  */
 class KeyLimitsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     private static final String CATALOG = """
             llmrt.models = [
               { name = "quick", backend = sim, keep-alive = "-1",
@@ -35,12 +30,7 @@ class KeyLimitsTest {
             """;
 
     private static HttpResponse<String> send(String base, String method, String path, String body, String key) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (key != null) {
-            b.header("Authorization", "Bearer " + key);
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(base, method, path, body, "Authorization", key == null ? null : "Bearer " + key);
     }
 
     private static HttpResponse<String> chat(String base, String key, String model, boolean stream) throws Exception {

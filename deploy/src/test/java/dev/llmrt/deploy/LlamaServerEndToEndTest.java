@@ -13,9 +13,6 @@ import dev.llmrt.agent.NodeAgent;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.runtime.gguf.TinyLlamaModel;
 import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +35,6 @@ class LlamaServerEndToEndTest {
     private static LlmrtNode.Started started;
     private static String base;
     private static Path model;
-    private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeAll
     static void start() throws Exception {
@@ -71,8 +67,7 @@ class LlamaServerEndToEndTest {
     }
 
     private static HttpResponse<String> post(String path, String body) throws Exception {
-        return client.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(base, "POST", path, body);
     }
 
     private static final String CHAT = "{\"model\":\"tiny\",\"temperature\":0,\"max_tokens\":12,"

@@ -59,12 +59,7 @@ class MetricsTest {
     }
 
     private static HttpResponse<String> post(String body, String origin) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
-        if (origin != null) {
-            b.header("X-Request-Origin", origin);
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(TestHttp.local(port), "POST", "/v1/chat/completions", body, "X-Request-Origin", origin);
     }
 
     private static String metrics() throws Exception {

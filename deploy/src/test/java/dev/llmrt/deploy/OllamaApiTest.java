@@ -8,9 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.llmrt.runtime.gguf.TinyLlamaModel;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +25,6 @@ import org.junit.jupiter.api.Test;
  * what a GGUF file says about itself.
  */
 class OllamaApiTest {
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final ObjectMapper JSON = new ObjectMapper();
     private static InJvmCluster cluster;
     private static int port;
@@ -52,9 +48,7 @@ class OllamaApiTest {
     }
 
     private static HttpResponse<String> send(String method, String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json").header("User-Agent", "ollama-test").build(), HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(TestHttp.local(port), method, path, body, "User-Agent", "ollama-test");
     }
 
     private static List<JsonNode> lines(String ndjson) throws Exception {

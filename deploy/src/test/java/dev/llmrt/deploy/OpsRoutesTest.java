@@ -26,9 +26,7 @@ class OpsRoutesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static HttpResponse<String> send(int port, String method, String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
+        return TestHttp.send(TestHttp.local(port), method, path, body);
     }
 
     @Test
