@@ -344,9 +344,9 @@ public final class LlmrtNode {
         sharding.init(roles.isEmpty() ? entity : entity.withRole("gateway"));
         return new KeyCheck.Limiter() {
             @Override
-            public CompletionStage<KeyLimiter.Decision> acquire(ApiKeys.Key key, boolean stream) {
+            public CompletionStage<KeyLimiter.Decision> acquire(ApiKeys.Key key, boolean stream, long tokens) {
                 return sharding.entityRefFor(KeyLimiter.TYPE, key.name())
-                        .ask(replyTo -> new KeyLimiter.Acquire(key.limits(), stream, replyTo), timeout);
+                        .ask(replyTo -> new KeyLimiter.Acquire(key.limits(), stream, tokens, replyTo), timeout);
             }
 
             @Override

@@ -35,7 +35,8 @@ public final class KeyCheck {
 
     /** Where a key's limits are kept for the whole cluster ({@link KeyLimiter}, one entity per key). */
     public interface Limiter {
-        CompletionStage<KeyLimiter.Decision> acquire(ApiKeys.Key key, boolean stream);
+        /** @param tokens what the request may use, reserved until it ends */
+        CompletionStage<KeyLimiter.Decision> acquire(ApiKeys.Key key, boolean stream, long tokens);
 
         void release(ApiKeys.Key key, long permit, long tokens);
     }
@@ -87,15 +88,17 @@ public final class KeyCheck {
             if (limiter == null || !key.get().limits().any() || !counted(request, path)) {
                 return handler.apply(withKey);
             }
-            if (key.get().limits().maxStreams() > 0 && !(request.entity() instanceof HttpEntity.Strict)
+            ApiKeys.Limits limits = key.get().limits();
+            if ((limits.maxStreams() > 0 || limits.tpm() > 0) && !(request.entity() instanceof HttpEntity.Strict)
                     && materializer != null) {
-                // whether it streams is in the body: read it whole first (only for keys that limit streams)
+                // whether it streams, and how many tokens it may use, are in the body: read it whole first
+                // (only for keys that limit streams or tokens)
                 return request.entity().toStrict(STRICT_TIMEOUT.toMillis(), materializer).thenComposeAsync(strict -> {
                     HttpRequest read = withKey.withEntity(strict);
-                    return limited(handler, read, key.get(), anthropic, streams(read, path));
+                    return limited(handler, read, key.get(), anthropic, path);
                 }, callbacks);
             }
-            return limited(handler, withKey, key.get(), anthropic, streams(request, path));
+            return limited(handler, withKey, key.get(), anthropic, path);
         };
     }
 
@@ -103,8 +106,10 @@ public final class KeyCheck {
 
     /** Runs the request under its key's limits: a permit first (or a 429), returned when the answer ends. */
     private CompletionStage<HttpResponse> limited(Function<HttpRequest, CompletionStage<HttpResponse>> handler,
-                                                  HttpRequest request, ApiKeys.Key key, boolean anthropic, boolean stream) {
-        return limiter.acquire(key, stream).handleAsync((decision, err) -> {
+                                                  HttpRequest request, ApiKeys.Key key, boolean anthropic, String path) {
+        long tokens = key.limits().tpm() > 0 && request.entity() instanceof HttpEntity.Strict strict
+                ? TokenCount.mayUse(strict.getData()) : 0;
+        return limiter.acquire(key, streams(request, path), tokens).handleAsync((decision, err) -> {
             if (err != null) {
                 // the limiter can't be reached (a node moving its shard): serve rather than fail every request
                 log.warn("limits of API key '{}' not checked: {}", key.name(), err.toString());

@@ -12,9 +12,11 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 /**
  * One API key's limits, for the whole cluster: a sharded entity per key, so N gateways share one
  * bucket and don't grant N times the limit. Requests per minute and tokens per minute are token
- * buckets that refill continuously (a burst of a minute's worth, then the rate); a request is let
- * in while the token bucket is above zero and its tokens are taken when it ends (as counted from
- * its answer), so one long answer can take the bucket below zero. Requests and streams at once are
+ * buckets that refill continuously (a burst of a minute's worth, then the rate). A request is let in
+ * when the token bucket holds what it may use (its prompt and the output it asks for at most,
+ * estimated by the gateway, and at most a minute's worth), which it takes at once, so that requests
+ * in flight together can't spend the same tokens; when it ends, what its answer really used is
+ * settled (the difference refunded or taken). Requests and streams at once are
  * permits, returned when the request ends, or after {@code permitTtl} if a gateway never returns
  * one (it died).
  */
@@ -23,8 +25,11 @@ public final class KeyLimiter {
 
     public interface Command extends CborSerializable {}
 
-    /** Asks to start one request under {@code limits} (the key's, as the asking gateway knows them). */
-    public record Acquire(ApiKeys.Limits limits, boolean stream, ActorRef<Decision> replyTo) implements Command {}
+    /**
+     * Asks to start one request under {@code limits} (the key's, as the asking gateway knows them),
+     * reserving the {@code tokens} it may use.
+     */
+    public record Acquire(ApiKeys.Limits limits, boolean stream, long tokens, ActorRef<Decision> replyTo) implements Command {}
 
     /** The request with this permit ended, having used {@code tokens}. */
     public record Release(long permit, long tokens) implements Command {}
@@ -41,7 +46,7 @@ public final class KeyLimiter {
 
     private enum Expire implements Command { INSTANCE }
 
-    private record Permit(boolean stream, long expiresAtNanos) {}
+    private record Permit(boolean stream, long expiresAtNanos, long reserved) {}
 
     private KeyLimiter() {}
 
@@ -73,9 +78,9 @@ public final class KeyLimiter {
                     .onMessage(Acquire.class, this::acquire)
                     .onMessage(Release.class, r -> {
                         refill();
-                        permits.remove(r.permit());
+                        Permit p = permits.remove(r.permit());
                         if (limits.tpm() > 0) {
-                            tokens -= r.tokens();
+                            tokens -= r.tokens() - (p == null ? 0 : p.reserved()); // settled: refunded, or the rest taken
                         }
                         return Behaviors.same();
                     })
@@ -101,16 +106,19 @@ public final class KeyLimiter {
                 long wait = (long) Math.ceil((1 - requests) * 60_000 / limits.rpm());
                 a.replyTo().tell(refuse("rate_limit_exceeded", "API key '" + key + "' is past its requests per minute (rpm = "
                         + limits.rpm() + ")", wait));
-            } else if (limits.tpm() > 0 && tokens <= 0) {
-                long wait = (long) Math.ceil((1 - tokens) * 60_000 / limits.tpm());
+            } else if (limits.tpm() > 0 && (tokens <= 0 || tokens < Math.min(a.tokens(), limits.tpm()))) {
+                long need = Math.max(1, Math.min(a.tokens(), limits.tpm()));
+                long wait = (long) Math.ceil((need - tokens) * 60_000 / limits.tpm());
                 a.replyTo().tell(refuse("token_limit_exceeded", "API key '" + key + "' is past its tokens per minute (tpm = "
-                        + limits.tpm() + ")", wait));
+                        + limits.tpm() + "): " + Math.max(0, (long) tokens) + " left, this request may use " + need, wait));
             } else {
                 if (limits.rpm() > 0) {
                     requests -= 1;
                 }
+                long reserved = limits.tpm() > 0 ? Math.max(0, Math.min(a.tokens(), limits.tpm())) : 0;
+                tokens -= reserved;
                 long permit = nextPermit++;
-                permits.put(permit, new Permit(a.stream(), System.nanoTime() + ttlNanos));
+                permits.put(permit, new Permit(a.stream(), System.nanoTime() + ttlNanos, reserved));
                 a.replyTo().tell(new Decision(permit, "", "", 0));
             }
             return Behaviors.same();

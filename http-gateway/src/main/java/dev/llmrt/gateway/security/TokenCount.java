@@ -14,6 +14,22 @@ final class TokenCount {
     private static final Pattern PARTS = Pattern.compile("\"(?:input_tokens|output_tokens|prompt_eval_count|eval_count)\"\\s*:\\s*(\\d+)");
     private static final Pattern EVENT = Pattern.compile("(?m)^data: (?!\\[DONE\\])");
 
+    private static final Pattern OUTPUT_CAP = Pattern.compile(
+            "\"(?:max_completion_tokens|max_tokens|max_output_tokens|num_predict)\"\\s*:\\s*(\\d{1,9})");
+    /** About four bytes of a request per token (English text; JSON's quotes and keys make it generous). */
+    private static final int BYTES_PER_TOKEN = 4;
+
+    /**
+     * What a request may use, before it runs: its prompt (estimated from its size) and the most output
+     * it asks for (OpenAI's, Anthropic's, the Responses API's or Ollama's cap), if it names one.
+     */
+    static long mayUse(ByteString request) {
+        String s = request.utf8String();
+        Matcher cap = OUTPUT_CAP.matcher(s);
+        long output = cap.find() ? Long.parseLong(cap.group(1)) : 0;
+        return request.size() / BYTES_PER_TOKEN + output;
+    }
+
     private long usage = -1;
     private long parts;
     private long events;
