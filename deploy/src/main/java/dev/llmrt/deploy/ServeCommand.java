@@ -3,11 +3,14 @@ package dev.llmrt.deploy;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import dev.llmrt.gateway.GatewaySettings;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.cluster.typed.Cluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -74,15 +77,16 @@ public final class ServeCommand implements Callable<Integer> {
         LlmrtNode.Started started;
         try {
             started = node.started().toCompletableFuture().get(120, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             System.err.println("llmrt: could not start: " + e.getCause().getMessage());
             node.system().terminate();
             return 1;
         }
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-        String where = started.binding() == null ? "no HTTP (agent role)" : "http://" + host + ":" + started.port();
+        String scheme = GatewaySettings.fromConfig(cfg).https() ? "https://" : "http://";
+        String where = started.binding() == null ? "no HTTP (agent role)" : scheme + host + ":" + started.port();
         System.out.printf("llmrt serving on %s, cluster %s, roles %s (models: %s) ready in %d ms%n", where,
-                org.apache.pekko.cluster.typed.Cluster.get(node.system()).selfMember().address(),
+                Cluster.get(node.system()).selfMember().address(),
                 cfg.getStringList("pekko.cluster.roles"),
                 String.join(", ", started.catalog().all().stream().map(m -> m.name()).toList()), ms);
         System.out.flush();
