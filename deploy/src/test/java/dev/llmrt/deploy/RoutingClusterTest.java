@@ -162,8 +162,9 @@ class RoutingClusterTest {
         System.out.printf("routing: 1 replica %s req/s, 2 replicas %s req/s (ratio %.2f); split %d / %d (%.1f%% / %.1f%%)%n",
                 single, pair, ratio, a, b, 100 * share, 100 * (1 - share));
         assertTrue(Math.abs(share - 0.5) <= 0.125, "each replica within ±25% of its even share: " + a + " vs " + b);
-        // requests take ~220 ms of which little is CPU, so the ratio shows the replicas, not this machine's noise
-        assertTrue(ratio >= 1.8, "2 replicas serve at least 1.8x what 1 does: " + ratio);
+        // requests take ~220 ms of which little is CPU, so the ratio shows the replicas: 1.99 at a low load
+        // average, 1.76 once at 58; one replica used would give about 1.0, so 1.6 tells them apart with room
+        assertTrue(ratio >= 1.6, "2 replicas serve at least 1.6x what 1 does: " + ratio);
     }
 
     @Test
