@@ -103,10 +103,7 @@ import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.http.javadsl.ConnectionContext;
-import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 import org.apache.pekko.stream.Materializer;
 
@@ -247,12 +244,8 @@ public final class LlmrtNode {
                 // an agent-only node serves its probes on the HTTP port, for load balancers and Kubernetes
                 HealthRoutes health = new HealthRoutes(readiness(system, agent, true, gatewaySettings.statusTimeout()),
                         system.executionContext());
-                ServerBuilder server = Http.get(system).newServerAt(gatewaySettings.host(), gatewaySettings.port());
-                if (gatewaySettings.https()) {
-                    server = server.enableHttps(ConnectionContext.httpsServer(PemTls.serverContext(
-                            Path.of(gatewaySettings.tlsCertFile()), Path.of(gatewaySettings.tlsKeyFile()))));
-                }
-                server.bind(health.route().orElse(metrics.route()).orElse(logs.route()).orElse(new BlobRoutes(store, peerToken).route()))
+                GatewayServer.serverAt(system, gatewaySettings)
+                        .bind(health.route().orElse(metrics.route()).orElse(logs.route()).orElse(new BlobRoutes(store, peerToken).route()))
                         .whenComplete(servesBlobs(cluster, gatewaySettings, peerToken, selfAccess, files, saved))
                         .whenComplete(reportBound(started, system, agent, catalog, capacity));
                 return Behaviors.empty();

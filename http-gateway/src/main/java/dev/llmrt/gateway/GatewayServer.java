@@ -97,12 +97,7 @@ public final class GatewayServer extends AllDirectives {
         this.cors = new Cors(settings.corsOrigins(), system.executionContext());
         this.keyCheck = new KeyCheck(settings.apiKeys(), limiter, system.executionContext(), Materializer.matFromSystem(system));
         scala.concurrent.duration.Duration idle = scala.concurrent.duration.Duration.fromNanos(settings.idleTimeout().toNanos());
-        ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port());
-        if (settings.https()) {
-            server = server.enableHttps(ConnectionContext.httpsServer(
-                    PemTls.serverContext(Path.of(settings.tlsCertFile()), Path.of(settings.tlsKeyFile()))));
-        }
-        server = server
+        ServerBuilder server = serverAt(system, settings)
                 .adaptSettings(s -> s.withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())
                                 .withIdleTimeout(idle))
                         .withParserSettings(s.getParserSettings().withMaxContentLength(settings.parserMaxContentLength())));
@@ -115,6 +110,13 @@ public final class GatewayServer extends AllDirectives {
                     () -> binding.terminate(settings.drainTimeout()).thenApply(x -> Done.getInstance()));
             return binding;
         });
+    }
+
+    /** A server at the configured host and port: HTTPS when {@code llmrt.gateway.tls} names a certificate and key. */
+    public static ServerBuilder serverAt(ActorSystem<?> system, GatewaySettings settings) {
+        ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port());
+        return settings.https() ? server.enableHttps(ConnectionContext.httpsServer(
+                PemTls.serverContext(Path.of(settings.tlsCertFile()), Path.of(settings.tlsKeyFile())))) : server;
     }
 
     /**
