@@ -18,6 +18,7 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.japi.function.Function;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,9 +108,11 @@ public final class KeyCheck {
     /** Runs the request under its key's limits: a permit first (or a 429), returned when the answer ends. */
     private CompletionStage<HttpResponse> limited(Function<HttpRequest, CompletionStage<HttpResponse>> handler,
                                                   HttpRequest request, ApiKeys.Key key, boolean anthropic, String path) {
-        long tokens = key.limits().tpm() > 0 && request.entity() instanceof HttpEntity.Strict strict
-                ? TokenCount.mayUse(strict.getData()) : 0;
-        return limiter.acquire(key, streams(request, path), tokens).handleAsync((decision, err) -> {
+        // the body, decoded once for both questions (a body still streaming can't be asked: neither)
+        ByteString bytes = request.entity() instanceof HttpEntity.Strict strict ? strict.getData() : null;
+        String body = bytes == null ? null : bytes.utf8String();
+        long tokens = body != null && key.limits().tpm() > 0 ? TokenCount.mayUse(body, bytes.size()) : 0;
+        return limiter.acquire(key, body != null && streams(body, path), tokens).handleAsync((decision, err) -> {
             if (err != null) {
                 // the limiter can't be reached (a node moving its shard): serve rather than fail every request
                 log.warn("limits of API key '{}' not checked: {}", key.name(), err.toString());
@@ -169,11 +172,7 @@ public final class KeyCheck {
     }
 
     /** Whether the request asks for a stream (Ollama's chat and generate stream unless told not to). */
-    private static boolean streams(HttpRequest request, String path) {
-        if (!(request.entity() instanceof HttpEntity.Strict strict)) {
-            return false;
-        }
-        String body = strict.getData().utf8String();
+    private static boolean streams(String body, String path) {
         if (path.equals("/api/chat") || path.equals("/api/generate")) {
             return !STREAM_FALSE.matcher(body).find();
         }

@@ -20,14 +20,13 @@ final class TokenCount {
     private static final int BYTES_PER_TOKEN = 4;
 
     /**
-     * What a request may use, before it runs: its prompt (estimated from its size) and the most output
-     * it asks for (OpenAI's, Anthropic's, the Responses API's or Ollama's cap), if it names one.
+     * What a request may use, before it runs: its prompt (estimated from its size in bytes) and the
+     * most output it asks for (OpenAI's, Anthropic's, the Responses API's or Ollama's cap), if it names one.
      */
-    static long mayUse(ByteString request) {
-        String s = request.utf8String();
-        Matcher cap = OUTPUT_CAP.matcher(s);
+    static long mayUse(String body, int bytes) {
+        Matcher cap = OUTPUT_CAP.matcher(body);
         long output = cap.find() ? Long.parseLong(cap.group(1)) : 0;
-        return request.size() / BYTES_PER_TOKEN + output;
+        return bytes / BYTES_PER_TOKEN + output;
     }
 
     private long usage = -1;
