@@ -100,11 +100,6 @@ public record ModelReference(String registry, String repository, String tag, Str
         }
     }
 
-    /** Whether {@code text} parses as a reference. */
-    public static boolean isValid(String text) {
-        return tryParse(text).isPresent();
-    }
-
     /** The short form clients use: {@code ai/smollm2:latest}, the registry named unless it is the default. */
     public String familiar() {
         String name = registry.equals(DEFAULT_REGISTRY) ? repository : registry + "/" + repository;
