@@ -15,6 +15,7 @@ import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
 import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
 import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
+import scala.Option;
 
 /**
  * A last-writer-wins map shared by every node through Distributed Data: a node puts entries (written
@@ -129,8 +130,8 @@ public final class ReplicatedMap {
     private static <V> LWWMap<String, V> put(LWWMap<String, V> map, SelfUniqueAddress self, String key, V value,
                                              LWWRegister.Clock<V> clock, ToLongFunction<V> writtenAt) {
         if (writtenAt != null) {
-            V current = map.getEntries().get(key);
-            if (current != null && writtenAt.applyAsLong(current) > writtenAt.applyAsLong(value)) {
+            Option<V> current = map.get(key);
+            if (current.isDefined() && writtenAt.applyAsLong(current.get()) > writtenAt.applyAsLong(value)) {
                 return map;
             }
         }
