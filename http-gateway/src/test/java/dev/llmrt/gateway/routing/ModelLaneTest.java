@@ -171,6 +171,14 @@ class ModelLaneTest {
                 stub.callbacks::add, () -> stub.now * 1_000_000);
     }
 
+    /** An elastic lane: one replica in use of two, on node-0 and node-1. */
+    private static ModelLane elasticLane(Stub stub) {
+        stub.nodes.put(0, "node-0");
+        stub.nodes.put(1, "node-1");
+        return new ModelLane("m", BackendMode.COMPLETION, 2, 1, 1, SETTINGS, Duration.ofMinutes(10), stub,
+                stub.callbacks::add, () -> stub.now * 1_000_000);
+    }
+
     /** A lane whose replicas are placed on node-0, node-1, ... and ready. */
     private static ModelLane readyLane(Stub stub, int replicas) {
         for (int i = 0; i < replicas; i++) {
@@ -425,10 +433,7 @@ class ModelLaneTest {
     @Test
     void anElasticModelGetsAReplicaWhileOverloadedAndRetiresItWhenIdle() {
         Stub stub = new Stub();
-        stub.nodes.put(0, "node-0");
-        stub.nodes.put(1, "node-1");
-        ModelLane lane = new ModelLane("m", BackendMode.COMPLETION, 2, 1, 1, SETTINGS, Duration.ofMinutes(10), stub,
-                stub.callbacks::add, () -> stub.now * 1_000_000);
+        ModelLane lane = elasticLane(stub);
         lane.submit(CHAT, null);
         stub.pump();
         assertEquals(List.of("node-0", "null"), lane.replicas().stream().map(r -> String.valueOf(r.node())).toList(),
@@ -464,10 +469,7 @@ class ModelLaneTest {
     @Test
     void aRetiredReplicaIsNotWarmedAgainByAnAnswerThatWasOnItsWay() {
         Stub stub = new Stub();
-        stub.nodes.put(0, "node-0");
-        stub.nodes.put(1, "node-1");
-        ModelLane lane = new ModelLane("m", BackendMode.COMPLETION, 2, 1, 1, SETTINGS, Duration.ofMinutes(10), stub,
-                stub.callbacks::add, () -> stub.now * 1_000_000);
+        ModelLane lane = elasticLane(stub);
         lane.setActive(2);
         stub.pump();
         assertTrue(lane.replicas().get(1).ready(), "replica 1 is in use and ready");
