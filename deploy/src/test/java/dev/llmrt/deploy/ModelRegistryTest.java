@@ -47,7 +47,6 @@ import org.junit.jupiter.api.Test;
  */
 class ModelRegistryTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     /** The nodes with HTTPS in {@link #aSecondNodeGetsTheFileFromItsPeerNotTheRegistry} have keys on: this one is theirs. */
     private static final String ADMIN_KEY = "sk-llmrt-registry-test-admin";
     private static HttpClient https;
@@ -110,22 +109,27 @@ class ModelRegistryTest {
 
     private static final String NODE = """
             llmrt.store.dir = "%s"
-            llmrt.agent.model-ram = %s
+            llmrt.agent.model-ram = 0
             llmrt.store.backend = "llama.cpp"
             llmrt.models = [ { name = "sim-model", backend = "sim" } ]
             """;
 
+    /** A node's settings, with its own store under the test's directory (no RAM for models: placement picks GPUs). */
+    private static String node(String store) {
+        return NODE.formatted(work.resolve(store));
+    }
+
+    /** Starts a node with its own store: its gateway's base URL. */
+    private static String start(InJvmCluster cluster, String store) throws Exception {
+        return TestHttp.local(cluster.start(node(store)).port());
+    }
+
+    /** Over HTTPS, with the test's admin key (the HTTPS nodes have keys on). */
     private static HttpResponse<String> send(String base, String method, String path, String body, String accept) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (accept != null) {
-            b.header("Accept", accept);
-        }
-        if (base.startsWith("https://")) {
-            b.header("Authorization", "Bearer " + ADMIN_KEY);
-            return https.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        }
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        boolean secure = base.startsWith("https://");
+        HttpRequest request = TestHttp.request(base, method, path, body, "Accept", accept,
+                "Authorization", secure ? "Bearer " + ADMIN_KEY : null).build();
+        return (secure ? https : TestHttp.CLIENT).send(request, HttpResponse.BodyHandlers.ofString());
     }
 
     private static HttpResponse<String> pull(String base, String ref, String accept) throws Exception {
@@ -151,7 +155,7 @@ class ModelRegistryTest {
         assertTrue(printed.contains("pushed " + ref), printed);
 
         try (InJvmCluster cluster = new InJvmCluster("")) {
-            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-one"), "0")).port();
+            String base = start(cluster, "store-one");
 
             // progress as NDJSON, in model-runner's message shape, ending in success
             HttpResponse<String> pulled = pull(base, ref, "application/json");
@@ -260,7 +264,7 @@ class ModelRegistryTest {
 
         try (InJvmCluster cluster = new InJvmCluster("")) {
             Path store = work.resolve("store-refusals");
-            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(store, "0")).port();
+            String base = start(cluster, "store-refusals");
             HttpResponse<String> malformed = pull(base, "Not A/valid ref!!", "*/*");
             assertEquals(400, malformed.statusCode(), malformed.body());
             assertTrue(malformed.body().startsWith("Invalid model reference"), malformed.body());
@@ -294,7 +298,7 @@ class ModelRegistryTest {
         String ref = registry.ref("test/shared:1");
         pushWithCli(gguf("shared", 11), ref);
         try (InJvmCluster cluster = new InJvmCluster("")) {
-            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-shared"), "0")).port();
+            String base = start(cluster, "store-shared");
             List<CompletableFuture<HttpResponse<String>>> pulls = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 pulls.add(CompletableFuture.supplyAsync(() -> {
@@ -340,8 +344,8 @@ class ModelRegistryTest {
         String ref = registry.ref("test/zombie:1");
         pushWithCli(gguf("zombie", 33), ref);
         try (InJvmCluster cluster = new InJvmCluster("")) {
-            String first = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-z1"), "0")).port();
-            String storeB = NODE.formatted(work.resolve("store-z2"), "0");
+            String first = start(cluster, "store-z1");
+            String storeB = node("store-z2");
             cluster.start(storeB);
             assertEquals(200, pull(first, ref, null).statusCode());
             Path savedOnB = work.resolve("store-z2").resolve("models.json");
@@ -353,7 +357,7 @@ class ModelRegistryTest {
             HttpResponse<String> deleted = send(first, "DELETE", "/models/" + ref, null, null);
             assertEquals(200, deleted.statusCode(), deleted.body());
 
-            String second = "http://127.0.0.1:" + cluster.start(storeB).port(); // with its copy from before the delete
+            String second = TestHttp.local(cluster.start(storeB).port()); // with its copy from before the delete
             eventually(Duration.ofSeconds(30), () -> assertEquals(2, cluster.membersUp(), "the second node is back"));
             Thread.sleep(3_000); // Distributed Data gossips every 200 ms here: its copy and the delete meet
             for (String gateway : List.of(first, second)) {
@@ -381,8 +385,8 @@ class ModelRegistryTest {
                      + "\", admin = true } ]\n")) {
             https = tls.trustingClient();
             // only the second node has a GPU (declared; llama-server's CPU build ignores it): the replica goes there
-            String first = "https://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-a"), "0")).port();
-            String second = "https://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-b"), "0")
+            String first = "https://127.0.0.1:" + cluster.start(node("store-a")).port();
+            String second = "https://127.0.0.1:" + cluster.start(node("store-b")
                     + "llmrt.agent.gpus = [ { name = \"L4\", memory = 24GiB, count = 1 } ]\n").port();
             HttpResponse<String> pulled = pull(first, ref, null);
             assertEquals(200, pulled.statusCode(), pulled.body());
@@ -424,15 +428,14 @@ class ModelRegistryTest {
         String ref = registry.ref("test/cli:1");
         pushWithCli(gguf("cli", 31), ref);
         try (InJvmCluster cluster = new InJvmCluster("")) {
-            String base = "http://127.0.0.1:" + cluster.start(NODE.formatted(work.resolve("store-cli"), "0")).port();
+            String base = start(cluster, "store-cli");
             // docker model status
             assertEquals(200, send(base, "GET", "/models", null, null).statusCode());
             assertEquals(200, send(base, "GET", "/engines/status", null, null).statusCode());
             // docker model run: inspect, then pull on a 404; the CLI sends no Accept header
             assertEquals(404, send(base, "GET", "/models/" + ref, null, null).statusCode());
-            HttpResponse<String> pulled = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/models/create"))
-                    .header("Content-Type", "application/json").header("User-Agent", "docker-model-cli/test")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"from\":\"" + ref + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> pulled = TestHttp.send(base, "POST", "/models/create", "{\"from\":\"" + ref + "\"}",
+                    "User-Agent", "docker-model-cli/test");
             assertEquals(200, pulled.statusCode(), pulled.body());
             assertTrue(pulled.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), pulled.headers().toString());
             assertTrue(pulled.body().contains("&#34;type&#34;"), "model-runner's escaped progress: " + pulled.body());
