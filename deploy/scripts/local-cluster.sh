@@ -24,7 +24,7 @@ start() {
     local http=$((12434 + i - 1)) cport=$((25520 + i - 1)) args=()
     [ "$i" -gt 1 ] && args+=(--seed-node "$seed")
     [ -n "${LLMRT_CONFIG:-}" ] && args+=(--config "$LLMRT_CONFIG")
-    java -jar "$jar" serve --port "$http" --cluster-port "$cport" "${args[@]}" "$@" >"$dir/node-$i.log" 2>&1 &
+    java -jar "$jar" serve --port "$http" --cluster-port "$cport" --state-dir "$dir/state-$i" "${args[@]}" "$@" >"$dir/node-$i.log" 2>&1 &
     echo "$! $i $http $cport" >>"$dir/pids"
   done
   for i in $(seq 1 "$n"); do

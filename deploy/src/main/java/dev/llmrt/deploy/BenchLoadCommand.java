@@ -114,7 +114,7 @@ final class BenchLoadCommand implements Callable<Integer> {
             }
         });
         try {
-            while (HealthProbe.status(socket) != 200) {
+            while (HealthProbe.status(socket, java.time.Duration.ofSeconds(5)) != 200) {
                 if (run.isDone() || System.nanoTime() - t0 > TimeUnit.SECONDS.toNanos(60)) {
                     throw new IllegalStateException("llama-server did not become healthy");
                 }

@@ -2,6 +2,7 @@ package dev.llmrt.deploy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.llmrt.agent.AgentSettings;
 import dev.llmrt.agent.Backends;
 import dev.llmrt.agent.NodeAgent;
@@ -22,6 +23,9 @@ import dev.llmrt.agent.model.ModelConfiguration;
 import dev.llmrt.agent.model.ModelConfigurations;
 import dev.llmrt.agent.model.ModelEntity;
 import dev.llmrt.agent.model.ModelSpec;
+import dev.llmrt.agent.state.FileDurableStore;
+import dev.llmrt.agent.state.NodeState;
+import dev.llmrt.agent.state.RunnerRecords;
 import dev.llmrt.agent.store.BlobHolder;
 import dev.llmrt.agent.store.ModelFiles;
 import dev.llmrt.agent.store.ModelStore;
@@ -128,11 +132,35 @@ public final class LlmrtNode {
         this.started = started;
     }
 
+    /** What the cluster decided at run time and must survive a restart of every node (Distributed Data's durable keys). */
+    static List<String> durableKeys() {
+        return List.of(API_KEYS.id(), ModelConfigurations.KEY.id(), ReplicaRouter.COUNTS_KEY.id(), StoredModels.MODELS.id());
+    }
+
     public static LlmrtNode start(Config config) {
         CompletableFuture<Started> started = new CompletableFuture<>();
-        ActorSystem<Void> system = ActorSystem.create(guardian(config, started), "llmrt", config);
-        system.getWhenTerminated().thenRun(() ->
-                started.completeExceptionally(new IllegalStateException("the node stopped while starting (see the log)")));
+        // the state directory first: it is this node's alone, and runners a dead run of it left go before anything starts
+        NodeState state = NodeState.open(config);
+        List<RunnerRecords.Leftover> reaped = state.runners().reapLeftovers();
+        if (!reaped.isEmpty()) {
+            LoggerFactory.getLogger(LlmrtNode.class).warn("reaped {} runner process(es) left by this node's previous run: {}",
+                    reaped.size(), reaped);
+        }
+        Config withState = ConfigFactory.parseMap(Map.of(
+                "pekko.cluster.distributed-data.durable.keys", durableKeys(),
+                "pekko.cluster.distributed-data.durable.store-actor-class", FileDurableStore.class.getName(),
+                "pekko.cluster.distributed-data.durable.file.dir", state.distributedData().toString())).withFallback(config);
+        ActorSystem<Void> system;
+        try {
+            system = ActorSystem.create(guardian(withState, state, started), "llmrt", withState);
+        } catch (RuntimeException e) {
+            state.close();
+            throw e;
+        }
+        system.getWhenTerminated().thenRun(() -> {
+            state.close();
+            started.completeExceptionally(new IllegalStateException("the node stopped while starting (see the log)"));
+        });
         return new LlmrtNode(system, started);
     }
 
@@ -149,7 +177,7 @@ public final class LlmrtNode {
         return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason());
     }
 
-    private static Behavior<Void> guardian(Config config, CompletableFuture<Started> started) {
+    private static Behavior<Void> guardian(Config config, NodeState state, CompletableFuture<Started> started) {
         return Behaviors.setup(ctx -> {
             ActorSystem<Void> system = ctx.getSystem();
             Cluster cluster = Cluster.get(system);
@@ -230,6 +258,7 @@ public final class LlmrtNode {
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(agentSettings,
                     NodeAgent.Setup.local(nodeName, backends).withGpus(GpuInventory.fromConfig(config), ramBudget)
                             .withMetrics(nodeMetrics)
+                            .recordingRunners(state.runners())
                             .inCluster(cluster.selfMember().address().toString(), demands, capacity, agentRole ? CapacityRegistry.publisher(registry) : c -> {},
                                     files)), "node-agent");
             if (agentRole) {
@@ -281,15 +310,21 @@ public final class LlmrtNode {
             ResponsesRoutes responses = new ResponsesRoutes(openAi::inferIfInference, json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"));
             // API keys made at run time, shared by every gateway; each key's limits in one sharded entity
+            // keys fail closed: unknown until the cluster's are read from durable state; once on, on for good
+            gatewaySettings.apiKeys().expectClusterKeys().rememberedIn(keysMemory(state));
             ActorRef<ReplicatedMap.Command<StoredKey>> keyMap = ctx.spawn(
                     ReplicatedMap.create(API_KEYS, gatewaySettings.apiKeys()::clusterChanged), "api-keys");
             KeysRoutes keyRoutes = new KeysRoutes(gatewaySettings.apiKeys(), keysCluster(system, keyMap,
                     config.getDuration("llmrt.gateway.limits.write-timeout")), json, system.executionContext());
-            new GatewayServer(system, openAi, status, health, metrics, ollama.route().orElse(responses.route())
+            GatewayServer server = new GatewayServer(system, openAi, status, health, metrics, ollama.route().orElse(responses.route())
                     .orElse(modelRoutes.route()).orElse(keyRoutes.route()).orElse(new BlobRoutes(store, peerToken).route()))
                     .withKeyLimits(keyLimits(system, roles, config.getDuration("llmrt.gateway.limits.permit-ttl"),
-                            config.getDuration("llmrt.gateway.limits.decision-timeout")))
-                    .bind(gatewaySettings)
+                            config.getDuration("llmrt.gateway.limits.decision-timeout")));
+            // bound once the keys are read from the state directory (milliseconds); if that never happens, bound
+            // anyway after a while, refusing with 503 what only those keys could allow
+            gatewaySettings.apiKeys().whenClusterRead().toCompletableFuture()
+                    .completeOnTimeout(null, 10, java.util.concurrent.TimeUnit.SECONDS)
+                    .thenCompose(read -> server.bind(gatewaySettings))
                     .whenComplete(servesBlobs(cluster, gatewaySettings, peerToken, selfAccess, files, saved))
                     .whenComplete(reportBound(started, system, agent, catalog, capacity));
             return Behaviors.empty();
@@ -327,7 +362,23 @@ public final class LlmrtNode {
         };
     }
 
-    /** Each key's limits in one entity, on the gateway nodes: every gateway asks the same one. */
+    /** The mark in the state directory that keys were on on this node: from then on they stay on. */
+    private static ApiKeys.Memory keysMemory(NodeState state) {
+        return new ApiKeys.Memory() {
+            @Override
+            public boolean keysWereOn() {
+                return state.marked("keys-on");
+            }
+
+            @Override
+            public void keysAreOn() {
+                state.mark("keys-on", "API keys were turned on here; they stay on. Remove this file (with the node "
+                        + "stopped) only to turn keys off for good.");
+            }
+        };
+    }
+
+        /** Each key's limits in one entity, on the gateway nodes: every gateway asks the same one. */
     private static KeyCheck.Limiter keyLimits(ActorSystem<Void> system, List<String> roles, Duration permitTtl,
                                               Duration timeout) {
         ClusterSharding sharding = ClusterSharding.get(system);

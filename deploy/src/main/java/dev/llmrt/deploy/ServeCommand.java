@@ -36,6 +36,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Directory for backend Unix sockets (default: a fresh temporary directory).")
     String socketDir;
 
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = {"This node's state directory: API keys, _configure settings, replica counts and pulled models "
+                    + "made at run time survive restarts there; one node per directory (default: llmrt.state.dir, "
+                    + "$LLMRT_STATE_DIR, else ~/.llmrt/state)."})
+    String stateDir;
+
     @Option(names = "--role", paramLabel = "ROLE", defaultValue = "both",
             description = "gateway (HTTP only), agent (runs models only) or both (default: ${DEFAULT-VALUE}).")
     String role;
@@ -94,13 +100,9 @@ public final class ServeCommand implements Callable<Integer> {
             node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
             return 0;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
-            } catch (Exception ignored) {
-                // exiting anyway
-            }
-        }));
+        // SIGTERM runs the node's coordinated shutdown through Pekko's own JVM hook; a node downed by the
+        // cluster (after a pause, a partition) runs it too and exits the JVM (exit-jvm). A hook of ours that
+        // waited for that shutdown would wait on the exit it is part of.
         node.system().getWhenTerminated().toCompletableFuture().get();
         return 0;
     }
@@ -112,6 +114,15 @@ public final class ServeCommand implements Callable<Integer> {
                 .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(roles))
                 .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(clusterHost))
                 .withValue("pekko.coordinated-shutdown.exit-jvm", ConfigValueFactory.fromAnyRef(true));
+        String state = stateDir;
+        if (state == null) {
+            Config loaded = load(config, host, port, socketDir);
+            state = loaded.getString("llmrt.state.dir");
+            if (state.isBlank()) {
+                state = java.nio.file.Path.of(System.getProperty("user.home"), ".llmrt", "state").toString();
+            }
+        }
+        c = c.withValue("llmrt.state.dir", ConfigValueFactory.fromAnyRef(state));
         if (clusterPort != null) {
             c = c.withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(clusterPort));
         }

@@ -70,7 +70,7 @@ class ClusterChaosTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:TieredStopAtLevel=1", "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "serve", "--port", Integer.toString(http), "--cluster-port", Integer.toString(clusterPort),
-                "--config", config.toString()));
+                "--config", config.toString(), "--state-dir", dir.resolve(name + "-state").toString()));
         if (seedPort != null) {
             cmd.addAll(List.of("--seed-node", "pekko://llmrt@127.0.0.1:" + seedPort));
         }

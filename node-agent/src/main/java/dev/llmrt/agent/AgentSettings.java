@@ -20,7 +20,7 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                            Readiness readiness, Backoff restartBackoff, Client client, String backendRunDispatcher,
                            Duration inventoryRefresh, Duration capacityPublishInterval, int calibrationWindow,
                            Duration statusTimeout, Map<String, List<String>> extraRuntimeFlags,
-                           Duration loadPublishInterval) {
+                           Duration loadPublishInterval, HealthCheck healthCheck) {
 
     /** The model as this node runs it: with the runtime flags this node adds to it, if any. */
     public ModelSpec onThisNode(ModelSpec spec) {
@@ -40,6 +40,19 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
         public Duration next(Duration current) {
             long next = (long) (current.toNanos() * factor);
             return Duration.ofNanos(Math.min(next, maxInterval.toNanos()));
+        }
+    }
+
+    /**
+     * Ready runners are asked {@code GET /health} every {@code interval}; one that doesn't answer 200
+     * within {@code timeout}, {@code failures} times in a row (after a failure the next check follows
+     * at once), is hung: killed and restarted. A stream that sends nothing for {@code streamIdle} ends
+     * with an error and has its runner checked at once.
+     */
+    public record HealthCheck(Duration interval, Duration timeout, int failures, Duration streamIdle) {
+        /** The longest a hang goes unnoticed: a check's wait, then every failing check's timeout. */
+        public Duration detection() {
+            return interval.plus(timeout.multipliedBy(failures));
         }
     }
 
@@ -85,7 +98,9 @@ public record AgentSettings(Path socketDir, Duration defaultKeepAlive, int maxPe
                 c.getInt("calibration-window"),
                 c.getDuration("status-timeout"),
                 extraFlags(c.getObject("extra-runtime-flags").toConfig()),
-                c.getDuration("load-publish-interval"));
+                c.getDuration("load-publish-interval"),
+                new HealthCheck(c.getDuration("health-check.interval"), c.getDuration("health-check.timeout"),
+                        c.getInt("health-check.failures"), c.getDuration("health-check.stream-idle-timeout")));
     }
 
     private static Map<String, List<String>> extraFlags(Config byModel) {

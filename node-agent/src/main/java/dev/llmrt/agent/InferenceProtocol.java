@@ -26,7 +26,7 @@ public final class InferenceProtocol {
     }
 
     /** What the gateway gets back. */
-    public sealed interface Reply extends CborSerializable permits Completed, Stream, Failed {}
+    public sealed interface Reply extends CborSerializable permits Completed, CompletedInParts, Stream, Failed {}
 
     /** A response whose body streams (SSE): chunks flow as the backend writes them, with back-pressure. */
     public sealed interface Stream extends Reply permits Streamed, StreamedLocally {
@@ -43,6 +43,22 @@ public final class InferenceProtocol {
 
     /** A whole response (JSON bodies): status, content type and bytes, as the backend sent them. */
     public record Completed(int status, String contentType, byte[] body) implements Reply {}
+
+    /**
+     * A whole response too large for one message between nodes (Artery drops a message over its frame
+     * size): its bytes follow through the stream ref in chunks of {@link #PART_BYTES}, with
+     * back-pressure. The asking gateway reads them into one {@link Completed} before anyone sees it.
+     */
+    public record CompletedInParts(int status, String contentType, long size, SourceRef<ByteString> body) implements Reply {}
+
+    /**
+     * Whole answers to another node above this go in parts: it is under Artery's ordinary frame (256
+     * KiB), so whatever a node's large-message settings, no answer is dropped for its size.
+     */
+    public static final int IN_PARTS_ABOVE = 192 * 1024;
+
+    /** The size of each part (well under a frame). */
+    public static final int PART_BYTES = 64 * 1024;
 
     /** A stream to another node: chunks arrive through the stream ref. */
     public record Streamed(int status, String contentType, SourceRef<ByteString> body) implements Stream {

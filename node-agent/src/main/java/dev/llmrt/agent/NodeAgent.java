@@ -18,6 +18,7 @@ import dev.llmrt.agent.runner.RunnerLoad;
 import dev.llmrt.agent.runner.RunnerRegistry;
 import dev.llmrt.agent.runner.RunnerStatus;
 import dev.llmrt.agent.runner.RunnerSupervisor;
+import dev.llmrt.agent.state.RunnerRecords;
 import dev.llmrt.agent.runner.StatusCollector;
 import dev.llmrt.agent.store.LocalFiles;
 import dev.llmrt.runtime.llamacpp.LlamaCppBackend;
@@ -196,24 +197,31 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      */
     public record Setup(String nodeName, String address, Map<String, Backend> backends, GpuInventory inventory,
                         long ramBudget, Demands demands, CapacityView cluster, Consumer<NodeCapacity> publisher,
-                        LocalFiles files, NodeMetrics metrics) {
+                        LocalFiles files, NodeMetrics metrics, RunnerRecords records) {
         /** A node on its own: no GPUs, no RAM limit, publishing nowhere, metrics nowhere. */
         public static Setup local(String nodeName, Map<String, Backend> backends) {
             return new Setup(nodeName, nodeName, Map.copyOf(backends), GpuInventory.declared(List.of()), Long.MAX_VALUE,
-                    new Demands(backends), new CapacityView(), c -> {}, LocalFiles.asConfigured(List::of), NodeMetrics.none());
+                    new Demands(backends), new CapacityView(), c -> {}, LocalFiles.asConfigured(List::of), NodeMetrics.none(),
+                    RunnerRecords.NONE);
         }
 
         public Setup withGpus(GpuInventory gpus, long ram) {
-            return new Setup(nodeName, address, backends, gpus, ram, demands, cluster, publisher, files, metrics);
+            return new Setup(nodeName, address, backends, gpus, ram, demands, cluster, publisher, files, metrics, records);
         }
 
         public Setup inCluster(String clusterAddress, Demands shared, CapacityView view, Consumer<NodeCapacity> publishTo,
                                LocalFiles modelFiles) {
-            return new Setup(nodeName, clusterAddress, backends, inventory, ramBudget, shared, view, publishTo, modelFiles, metrics);
+            return new Setup(nodeName, clusterAddress, backends, inventory, ramBudget, shared, view, publishTo, modelFiles, metrics,
+                    records);
         }
 
         public Setup withMetrics(NodeMetrics m) {
-            return new Setup(nodeName, address, backends, inventory, ramBudget, demands, cluster, publisher, files, m);
+            return new Setup(nodeName, address, backends, inventory, ramBudget, demands, cluster, publisher, files, m, records);
+        }
+
+        /** Runner processes are recorded in the node's state directory (reaped by its next start if it dies). */
+        public Setup recordingRunners(RunnerRecords r) {
+            return new Setup(nodeName, address, backends, inventory, ramBudget, demands, cluster, publisher, files, metrics, r);
         }
     }
 
@@ -397,7 +405,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ActorRef<Command> self = getContext().getSelf();
         RunnerLoad load = new RunnerLoad();
         ActorRef<RunnerSupervisor.Command> runner = getContext().spawn(RunnerSupervisor.create(runnerId, spec, d.mode(),
-                backend, socketOf(runnerId), settings, setup.files(),
+                backend, socketOf(runnerId), settings, setup.files(), setup.records(),
                 (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible), load),
                 "runner-" + runnerSeq);
         getContext().watchWith(runner, new RunnerTerminated(runner));

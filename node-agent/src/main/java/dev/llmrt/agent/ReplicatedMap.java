@@ -21,7 +21,9 @@ import scala.Option;
  * A last-writer-wins map shared by every node through Distributed Data: a node puts entries (written
  * locally, gossiped to the others), and every node hears the whole map whenever it changes (a node
  * that writes on a majority hears its own write before the writer's answer). Entries of nodes that
- * left stay until overwritten.
+ * left stay until overwritten. Each map hears the whole map once at start too, empty or not, as soon
+ * as the local replica has it (for a durable key: once it has been read from the node's state
+ * directory), so a listener can tell "nothing yet" from "read, and empty".
  */
 public final class ReplicatedMap {
     private ReplicatedMap() {}
@@ -58,6 +60,8 @@ public final class ReplicatedMap {
 
     private record Changed<V>(Replicator.SubscribeResponse<LWWMap<String, V>> response) implements Command<V> {}
 
+    private record Loaded<V>(Replicator.GetResponse<LWWMap<String, V>> response) implements Command<V> {}
+
     /** @param changed hears the whole map after every change */
     public static <V> Behavior<Command<V>> create(Key<LWWMap<String, V>> key, Consumer<Map<String, V>> changed) {
         return create(key, changed, null);
@@ -76,7 +80,18 @@ public final class ReplicatedMap {
         return Behaviors.setup(ctx -> DistributedData.<Command<V>, LWWMap<String, V>>withReplicatorMessageAdapter(adapter -> {
             SelfUniqueAddress self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
             adapter.subscribe(key, Changed::new);
+            // the replicator answers once its durable entries are loaded
+            adapter.askGet(replyTo -> new Replicator.Get<>(key, Replicator.readLocal(), replyTo), Loaded::new);
             return Behaviors.receive(commands)
+                    .onMessage(Loaded.class, l -> {
+                        Replicator.GetResponse<LWWMap<String, V>> response = ((Loaded<V>) l).response();
+                        if (response instanceof Replicator.GetSuccess<LWWMap<String, V>> got) {
+                            changed.accept(got.get(key).getEntries());
+                        } else if (response instanceof Replicator.NotFound) {
+                            changed.accept(Map.of());
+                        }
+                        return Behaviors.same();
+                    })
                     .onMessage(Put.class, p -> {
                         Put<V> put = (Put<V>) p;
                         write(adapter, key, Replicator.writeLocal(), map -> put(map, self, put.key(), put.value(), clock, writtenAt), null);

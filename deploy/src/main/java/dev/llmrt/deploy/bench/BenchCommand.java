@@ -286,7 +286,7 @@ public final class BenchCommand implements Callable<Integer> {
         int remotePort = Tools.freePort();
         String seed = Cluster.get(system).selfMember().address().toString();
         Process gateway = javaProcess(work.resolve("cross-node.log"), "serve", "--role", "gateway", "--port",
-                String.valueOf(remotePort), "--cluster-port", String.valueOf(Tools.freePort()), "--seed-node", seed);
+                String.valueOf(remotePort), "--cluster-port", String.valueOf(Tools.freePort()), "--seed-node", seed, "--state-dir", work.resolve("state-cross-node").toString());
         try {
             if (!awaitReady(remotePort, SECOND_JVM_READY)) {
                 System.out.println("cross-node: the second JVM's gateway was not ready in " + SECOND_JVM_READY.toSeconds()
@@ -363,7 +363,8 @@ public final class BenchCommand implements Callable<Integer> {
     private void startup(Path work) throws Exception {
         Path archive = work.resolve("llmrt.jsa");
         Process record = javaProcess(work.resolve("startup-archive.log"), "-XX:ArchiveClassesAtExit=" + archive, "--",
-                "serve", "--port", "0", "--socket-dir", work.resolve("sock-archive").toString(), "--exit-when-ready");
+                "serve", "--port", "0", "--socket-dir", work.resolve("sock-archive").toString(), "--state-dir",
+                work.resolve("state-archive").toString(), "--exit-when-ready");
         if (!record.waitFor(120, TimeUnit.SECONDS)) {
             record.destroyForcibly();
         }
@@ -387,7 +388,8 @@ public final class BenchCommand implements Callable<Integer> {
         int port = Tools.freePort();
         long t0 = System.nanoTime();
         List<String> args = new ArrayList<>(jvmFlags);
-        args.addAll(List.of("--", "serve", "--port", String.valueOf(port), "--socket-dir", work.resolve("sock-" + name).toString()));
+        args.addAll(List.of("--", "serve", "--port", String.valueOf(port), "--socket-dir", work.resolve("sock-" + name).toString(),
+                "--state-dir", work.resolve("state-" + name).toString()));
         Process p = javaProcess(work.resolve("startup-" + name + ".log"), args.toArray(String[]::new));
         try {
             boolean ready = awaitReady(port, SECOND_JVM_READY);

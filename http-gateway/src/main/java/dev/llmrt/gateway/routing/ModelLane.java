@@ -428,7 +428,7 @@ final class ModelLane {
             }
             if (reply instanceof InferenceProtocol.Failed f && f.kind() == FailureKind.RUNNER_GONE) {
                 forgetRunner(r, a.direct);
-                sendAgain(a, "found its runner draining");
+                sendAgain(a, "found its runner gone (draining, or hung and killed)");
             } else {
                 awaiting.remove(a);
                 a.answered = true;

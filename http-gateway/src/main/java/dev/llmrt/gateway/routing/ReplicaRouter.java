@@ -42,6 +42,10 @@ import org.slf4j.LoggerFactory;
  * removed, and tells the lanes.
  */
 public final class ReplicaRouter implements ModelRouter {
+    /** The Distributed Data key of the elastic models' replica counts (durable: a restart keeps them). */
+    public static final org.apache.pekko.cluster.ddata.Key<org.apache.pekko.cluster.ddata.LWWMap<String, Integer>> COUNTS_KEY =
+            ReplicaCounts.KEY;
+
     private static final Logger log = LoggerFactory.getLogger(ReplicaRouter.class);
 
     /** One lane as {@code /status} shows it. */
@@ -120,7 +124,27 @@ public final class ReplicaRouter implements ModelRouter {
                 .thenApplyAsync(InferenceProtocol.Warmed::ready, system.executionContext());
     }
 
-    public List<LaneStatus> status() {
+    /**
+     * The reply as the lane takes it: a whole answer that crossed nodes in parts is read into one
+     * {@link InferenceProtocol.Completed} first (its parts come with back-pressure; a cut transfer
+     * is the backend's failure, 502).
+     */
+    private CompletionStage<InferenceProtocol.Reply> whole(CompletionStage<InferenceProtocol.Reply> reply) {
+        return reply.thenComposeAsync(r -> {
+            if (!(r instanceof InferenceProtocol.CompletedInParts parts)) {
+                return java.util.concurrent.CompletableFuture.completedFuture(r);
+            }
+            return parts.body().getSource()
+                    .runWith(org.apache.pekko.stream.javadsl.Sink.fold(new org.apache.pekko.util.ByteStringBuilder(),
+                            (b, chunk) -> b.append(chunk)), materializer)
+                    .<InferenceProtocol.Reply>thenApplyAsync(b -> new InferenceProtocol.Completed(parts.status(),
+                            parts.contentType(), b.result().toArrayUnsafe()), Runnable::run)
+                    .exceptionally(e -> new InferenceProtocol.Failed(InferenceProtocol.FailureKind.BACKEND_FAILED,
+                            "the answer (" + parts.size() + " bytes) was cut while crossing nodes: " + e));
+        }, Runnable::run);
+    }
+
+        public List<LaneStatus> status() {
         List<LaneStatus> out = new ArrayList<>();
         lanes.forEach((k, lane) -> {
             ModelLane.Counts c = lane.counts();
@@ -163,8 +187,8 @@ public final class ReplicaRouter implements ModelRouter {
                                                                   Runnable accepted) {
                 long attempt = attempts.incrementAndGet();
                 acceptances.put(attempt, accepted);
-                CompletionStage<InferenceProtocol.Reply> reply = refs.get(replica).ask(
-                        replyTo -> new ModelEntity.Route(mode, request, replyTo, acceptor, attempt), timeout);
+                CompletionStage<InferenceProtocol.Reply> reply = whole(refs.get(replica).ask(
+                        replyTo -> new ModelEntity.Route(mode, request, replyTo, acceptor, attempt), timeout));
                 // never a plain whenComplete on a stage Pekko returns: Scala's CompletionStage runs it on the
                 // common pool, which on 2 cores starts one thread per callback
                 reply.whenCompleteAsync((r, e) -> acceptances.remove(attempt), Runnable::run);
@@ -174,8 +198,8 @@ public final class ReplicaRouter implements ModelRouter {
             @Override
             public CompletionStage<InferenceProtocol.Reply> direct(ActorRef<RunnerSupervisor.Command> runner,
                                                                    InferenceProtocol.Request request, Duration timeout) {
-                return AskPattern.ask(runner, replyTo -> new RunnerSupervisor.Dispatch(request, replyTo), timeout,
-                        system.scheduler());
+                return whole(AskPattern.ask(runner, replyTo -> new RunnerSupervisor.Dispatch(request, replyTo), timeout,
+                        system.scheduler()));
             }
 
             @Override

@@ -20,7 +20,14 @@ import java.util.Set;
  * {@code POST /keys} that the cluster shares ({@link StoredKey}, applied by {@link #clusterChanged}).
  * Each is stored as the SHA-256 of a random key (a slow hash is for guessable secrets; these are
  * not), with the models it may use (all when none are listed), whether it may change the cluster,
- * and its limits. No keys at all: keys are off.
+ * and its limits.
+ *
+ * <p>Keys fail closed. Once any key existed on this node, configured or made, a mark in the node's
+ * state directory says so ({@link Memory}), and from then on keys stay required: no restart, no
+ * unreadable state, no revoke of the last key turns them off. Until the cluster's keys have been
+ * read from the node's durable state ({@link #clusterRead}), only configured keys are known and
+ * other callers get a 503 rather than an open door. No key ever, and no mark: keys are off (the
+ * embedded default on loopback).
  */
 public final class ApiKeys {
     /** Per-key limits, each 0 when there is none; shared across gateways by {@link KeyLimiter}. */
@@ -44,13 +51,64 @@ public final class ApiKeys {
         }
     }
 
+    /** Where a node remembers, across restarts, that keys were on. */
+    public interface Memory {
+        boolean keysWereOn();
+
+        void keysAreOn();
+
+        Memory NONE = new Memory() {
+            @Override
+            public boolean keysWereOn() {
+                return false;
+            }
+
+            @Override
+            public void keysAreOn() {}
+        };
+    }
+
     private static final SecureRandom RANDOM = new SecureRandom();
     private final List<Key> configured;
     private volatile Map<String, Key> byHash;
+    private volatile Memory memory = Memory.NONE;
+    private volatile boolean wereOn;
+    /** The cluster's keys were read (from this node's durable state, then by gossip): until then, unknown. */
+    private volatile boolean clusterRead;
+    private final java.util.concurrent.CompletableFuture<Void> read = new java.util.concurrent.CompletableFuture<>();
 
     public ApiKeys(List<Key> keys) {
+        this(keys, true);
+    }
+
+    /** @param clusterRead false when the cluster's keys come later ({@link #clusterChanged}) */
+    public ApiKeys(List<Key> keys, boolean clusterRead) {
         this.configured = List.copyOf(keys);
         this.byHash = index(configured, List.of());
+        this.clusterRead = clusterRead;
+    }
+
+    /** The cluster's keys are still to be read (from the node's durable state): until then, fail closed. */
+    public ApiKeys expectClusterKeys() {
+        this.clusterRead = false;
+        return this;
+    }
+
+    /** Remembers in {@code m} that keys are on, and reads whether they were on before this run. */
+    public ApiKeys rememberedIn(Memory m) {
+        this.memory = m;
+        this.wereOn = m.keysWereOn();
+        if (!byHash.isEmpty()) {
+            remember();
+        }
+        return this;
+    }
+
+    private void remember() {
+        if (!wereOn) {
+            wereOn = true;
+            memory.keysAreOn();
+        }
     }
 
     /**
@@ -58,6 +116,16 @@ public final class ApiKeys {
      * max-concurrent = 0, max-streams = 0}]}.
      */
     public static ApiKeys fromConfig(Config gateway) {
+        return fromConfig(gateway, true);
+    }
+
+    /**
+     * Also {@code llmrt.gateway.admin-key} (LLMRT_ADMIN_KEY): a key itself, an admin's, named "admin";
+     * the way to start a node with keys on without writing a hash in a file.
+     *
+     * @param clusterRead false on a node whose cluster keys are read later
+     */
+    public static ApiKeys fromConfig(Config gateway, boolean clusterRead) {
         List<Key> keys = gateway.getConfigList("api-keys").stream().map(c -> {
             String hex = c.getString("sha256").trim().toLowerCase();
             if (!hex.matches("[0-9a-f]{64}")) {
@@ -70,8 +138,12 @@ public final class ApiKeys {
             return new Key(c.getString("name"), HexFormat.of().parseHex(hex),
                     Set.copyOf(c.hasPath("models") ? c.getStringList("models") : List.of()),
                     c.hasPath("admin") && c.getBoolean("admin"), limits, "config", 0);
-        }).toList();
-        return new ApiKeys(keys);
+        }).collect(java.util.stream.Collectors.toCollection(ArrayList::new));
+        String adminKey = gateway.hasPath("admin-key") ? gateway.getString("admin-key").trim() : "";
+        if (!adminKey.isEmpty()) {
+            keys.add(new Key("admin", sha256(adminKey), Set.of(), true, Limits.NONE, "environment", 0));
+        }
+        return new ApiKeys(keys, clusterRead);
     }
 
     /** The cluster's keys changed: from now on they are the configured ones plus these. */
@@ -80,6 +152,11 @@ public final class ApiKeys {
                 Set.copyOf(k.models()), k.admin(), new Limits(k.rpm(), k.tpm(), k.maxConcurrent(), k.maxStreams()), "cluster",
                 k.created())).toList();
         byHash = index(configured, cluster);
+        clusterRead = true;
+        read.complete(null);
+        if (!byHash.isEmpty()) {
+            remember();
+        }
     }
 
     private static Map<String, Key> index(List<Key> configured, List<Key> cluster) {
@@ -89,8 +166,24 @@ public final class ApiKeys {
         return Map.copyOf(all);
     }
 
+    /** Keys are required: some exist, or did on this node before (they never turn off by themselves). */
     public boolean enabled() {
-        return !byHash.isEmpty();
+        return wereOn || !byHash.isEmpty();
+    }
+
+    /** Whether the cluster's keys are known yet: until then, a key that isn't configured can't be checked. */
+    public boolean clusterRead() {
+        return clusterRead;
+    }
+
+    /** Completes once the cluster's keys were first read (a gateway binds then, so its first callers don't get 503). */
+    public java.util.concurrent.CompletionStage<Void> whenClusterRead() {
+        return clusterRead ? java.util.concurrent.CompletableFuture.completedFuture(null) : read;
+    }
+
+    /** No key exists (none configured, none made): the first must come from the node itself. */
+    public boolean none() {
+        return byHash.isEmpty();
     }
 
     /** Every key, configured and made in the cluster, by name. */

@@ -63,23 +63,38 @@ public final class KeyCheck {
 
     public Function<HttpRequest, CompletionStage<HttpResponse>> wrap(Function<HttpRequest, CompletionStage<HttpResponse>> handler) {
         return request -> {
+            String path = request.getUri().path();
+            if (keys.none() && path.equals("/keys") && request.method().equals(HttpMethods.POST)) {
+                // the first key turns keys on: only the node itself may make it (its CLI, or a caller on loopback)
+                return fromLoopback(request) ? handler.apply(request) : refuse(false, 403, "first_key_from_node",
+                        "no API key exists yet: the first (an admin's) must be made on the node itself, from loopback "
+                                + "('llmrt keys create --admin'), or given in llmrt.gateway.api-keys or LLMRT_ADMIN_KEY");
+            }
             if (!keys.enabled()) {
                 return handler.apply(request); // keys are on once any is configured or made in the cluster
             }
-            String path = request.getUri().path();
             // probes, scrapes, and the blobs peers fetch from each other (BlobRoutes asks for the node's own peer token)
             if (path.equals("/health") || path.equals("/ready") || path.equals("/metrics") || path.startsWith("/store/blobs/")) {
                 return handler.apply(request);
             }
             boolean anthropic = path.startsWith("/v1/messages") || path.startsWith("/anthropic/");
             Optional<String> presented = presented(request);
+            Optional<ApiKeys.Key> key = presented.flatMap(keys::find);
+            if (key.isEmpty() && !keys.clusterRead()) {
+                // fail closed: the cluster's keys aren't known yet (or this node's state can't be read)
+                return CompletableFuture.completedFuture(withShape(anthropic, OpenAiErrors.refused(503, "keys_unavailable",
+                        "API keys are on but the cluster's keys have not been read yet (see the node's log if this "
+                                + "lasts: its state directory may be unreadable); refusing rather than serving without keys",
+                        Duration.ofSeconds(1))));
+            }
             if (presented.isEmpty()) {
                 return refuse(anthropic, 401, "missing_api_key",
                         "an API key is required: Authorization: Bearer <key>, or x-api-key");
             }
-            Optional<ApiKeys.Key> key = keys.find(presented.get());
             if (key.isEmpty()) {
-                return refuse(anthropic, 401, "invalid_api_key", "the API key is not valid");
+                return refuse(anthropic, 401, "invalid_api_key", keys.none()
+                        ? "API keys are on and none exists: make an admin key on the node ('llmrt keys create --admin')"
+                        : "the API key is not valid");
             }
             if (changesTheCluster(request, path) && !key.get().admin()) {
                 return refuse(anthropic, 403, "admin_key_required",
@@ -202,6 +217,18 @@ public final class KeyCheck {
         return (post && (p.equals("/engines/unload") || p.endsWith("/_configure") || p.startsWith("/models")
                 || p.equals("/api/pull"))) || (delete && (p.startsWith("/models") || p.equals("/api/delete")))
                 || p.equals("/keys") || p.startsWith("/keys/");
+    }
+
+    private static HttpResponse withShape(boolean anthropic, HttpResponse r) {
+        return anthropic ? OpenAiErrors.asAnthropic(r) : r;
+    }
+
+    /** Whether the caller's connection comes from this host's loopback (pekko.http.server.remote-address-attribute). */
+    static boolean fromLoopback(HttpRequest request) {
+        return request.getAttribute(org.apache.pekko.http.javadsl.model.AttributeKeys.remoteAddress)
+                .flatMap(a -> a.getAddress())
+                .map(java.net.InetAddress::isLoopbackAddress)
+                .orElse(false);
     }
 
     private static CompletionStage<HttpResponse> refuse(boolean anthropic, int status, String code, String message) {

@@ -83,7 +83,7 @@ public final class KeysRoutes extends AllDirectives {
                     + "' exists; revoke it first"));
         }
         boolean admin = req.path("admin").asBoolean(false);
-        if (!keys.enabled() && !admin) {
+        if (keys.none() && !admin) {
             return done(OpenAiErrors.invalid("admin", "the first key turns keys on, so it must be an admin's "
                     + "(\"admin\": true), or nobody could manage keys afterwards"));
         }

@@ -27,13 +27,14 @@ public final class RunnerClient {
 
     /**
      * GET {@code /health} (llama-server answers 503 while loading, 200 when ready), as one blocking
-     * exchange on its own connection: readiness polls must not wait behind requests.
+     * exchange on its own connection: readiness polls must not wait behind requests. -1: no answer
+     * within {@code timeout}.
      */
-    public CompletionStage<Integer> health() {
+    public CompletionStage<Integer> health(java.time.Duration timeout) {
         if (!Files.exists(socket)) {
             return CompletableFuture.completedFuture(-1); // not bound yet
         }
-        return CompletableFuture.supplyAsync(() -> HealthProbe.status(socket), probes);
+        return CompletableFuture.supplyAsync(() -> HealthProbe.status(socket, timeout), probes);
     }
 
     /** POSTs a JSON body to {@code path}; the answer goes to {@code handler}, on the I/O thread. */

@@ -80,6 +80,14 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     private record HealthChecked(int attempt, int status, String error) implements Command {}
 
+    /** Time to ask a ready runner whether it still answers. */
+    private record LivenessTick(int attempt) implements Command {}
+
+    private record LivenessChecked(int attempt, int status) implements Command {}
+
+    /** A stream of this runner went silent: check it now rather than at the next tick. */
+    private enum CheckNow implements Command { INSTANCE }
+
     private enum Restart implements Command { INSTANCE }
 
     private enum IdleTimeout implements Command { INSTANCE }
@@ -101,6 +109,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private final Path socket;
     private final AgentSettings settings;
     private final LocalFiles files;
+    private final dev.llmrt.agent.state.RunnerRecords records;
     private final TimerScheduler<Command> timers;
     private final Listener listener;
     private final RunnerClient client;
@@ -127,6 +136,13 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
     private String lastError;
     private long pid = -1;
     private boolean draining;
+    /** Liveness checks failed in a row while ready. */
+    private int livenessFailures;
+    private boolean livenessInFlight;
+    /** The process was killed because it stopped answering: its exit is a crash of a ready runner. */
+    private boolean killedAsHung;
+    /** Requests sent to the backend whose relay hasn't answered yet (the I/O threads remove them). */
+    private final java.util.Set<Relay> relays = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** Requests sent to the backend and not finished (kept in {@link RunnerLoad}, which others read). */
     private int inFlight() {
@@ -167,17 +183,21 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
 
     /** @param load kept equal to its requests waiting for the backend and in flight to it */
     public static Behavior<Command> create(String runnerId, ModelSpec spec, BackendMode mode, Backend backend,
-                                           Path socket, AgentSettings settings, LocalFiles files, Listener listener,
+                                           Path socket, AgentSettings settings, LocalFiles files,
+                                           dev.llmrt.agent.state.RunnerRecords records, Listener listener,
                                            Placement placement, RunnerLoad load) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, files, listener, placement, load)));
+                new RunnerSupervisor(ctx, timers, runnerId, spec, mode, backend, socket, settings, files, records, listener,
+                        placement, load)));
     }
 
     private RunnerSupervisor(ActorContext<Command> context, TimerScheduler<Command> timers, String runnerId,
                              ModelSpec spec, BackendMode mode, Backend backend, Path socket, AgentSettings settings,
-                             LocalFiles files, Listener listener, Placement placement, RunnerLoad load) {
+                             LocalFiles files, dev.llmrt.agent.state.RunnerRecords records, Listener listener,
+                             Placement placement, RunnerLoad load) {
         super(context);
         this.files = files;
+        this.records = records;
         this.load = load;
         this.placement = placement;
         this.timers = timers;
@@ -209,6 +229,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                 .onMessage(RunExited.class, this::onRunExited)
                 .onMessage(HealthTick.class, this::onHealthTick)
                 .onMessage(HealthChecked.class, this::onHealthChecked)
+                .onMessage(LivenessTick.class, this::onLivenessTick)
+                .onMessage(LivenessChecked.class, this::onLivenessChecked)
+                .onMessageEquals(CheckNow.INSTANCE, this::onCheckNow)
                 .onMessageEquals(Restart.INSTANCE, this::onRestart)
                 .onMessageEquals(IdleTimeout.INSTANCE, this::onIdleTimeout)
                 .onMessageEquals(RequestFinished.INSTANCE, this::onRequestFinished)
@@ -228,7 +251,13 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         attemptStartNanos = System.nanoTime();
         healthInterval = settings.readiness().initialInterval();
         ActorRef<Command> self = getContext().getSelf();
-        RunContext ctx = placement.context(p -> self.tell(new ProcessStarted(thisAttempt, p.pid())));
+        java.util.concurrent.atomic.AtomicLong started = new java.util.concurrent.atomic.AtomicLong(-1);
+        RunContext ctx = placement.context(p -> {
+            // on the thread that runs it: recorded before anyone hears of it, so a node that dies now reaps it next start
+            records.started(p, backend.name() + " " + spec.name() + " " + runnerId);
+            started.set(p.pid());
+            self.tell(new ProcessStarted(thisAttempt, p.pid()));
+        });
         run = ctx;
         runActive = true;
         CompletableFuture.runAsync(() -> {
@@ -244,6 +273,10 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                 error = e.getMessage();
             } catch (RuntimeException e) {
                 error = backend.name() + " failed: " + e;
+            } finally {
+                if (started.get() > 0) {
+                    records.reaped(started.get()); // Backend.run returns once its process is gone
+                }
             }
             self.tell(new RunExited(thisAttempt, error));
         }, runExecutor);
@@ -263,7 +296,7 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         if (tick.attempt() != attempt || phase != Phase.STARTING || !runActive) {
             return this;
         }
-        getContext().pipeToSelf(client.health(), (status, err) -> new HealthChecked(tick.attempt(),
+        getContext().pipeToSelf(client.health(settings.healthCheck().timeout()), (status, err) -> new HealthChecked(tick.attempt(),
                 status == null ? -1 : status, err == null ? null : err.getMessage()));
         return this;
     }
@@ -284,6 +317,8 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             answerReadyWaiters(true, null);
             publish();
             scheduleIdleIfUnused();
+            livenessFailures = 0;
+            timers.startSingleTimer("liveness", new LivenessTick(attempt), settings.healthCheck().interval());
             return this;
         }
         Duration elapsed = Duration.ofNanos(System.nanoTime() - attemptStartNanos);
@@ -299,6 +334,71 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         return this;
     }
 
+    // ---- liveness of a ready runner ----
+
+    private Behavior<Command> onLivenessTick(LivenessTick tick) {
+        if (tick.attempt() != attempt || phase != Phase.READY || !runActive || livenessInFlight) {
+            return this;
+        }
+        livenessInFlight = true;
+        getContext().pipeToSelf(client.health(settings.healthCheck().timeout()),
+                (status, err) -> new LivenessChecked(tick.attempt(), status == null ? -1 : status));
+        return this;
+    }
+
+    private Behavior<Command> onCheckNow() {
+        if (phase == Phase.READY) {
+            timers.cancel("liveness");
+            getContext().getSelf().tell(new LivenessTick(attempt));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onLivenessChecked(LivenessChecked m) {
+        livenessInFlight = false;
+        if (m.attempt() != attempt || phase != Phase.READY || !runActive) {
+            return this;
+        }
+        if (m.status() == 200) {
+            livenessFailures = 0;
+            timers.startSingleTimer("liveness", new LivenessTick(attempt), settings.healthCheck().interval());
+            return this;
+        }
+        livenessFailures++;
+        AgentSettings.HealthCheck check = settings.healthCheck();
+        if (livenessFailures < check.failures()) {
+            getContext().getLog().warn("runner {} ({} {}) did not answer /health within {} ms ({} of {})", runnerId,
+                    backend.name(), spec.name(), check.timeout().toMillis(), livenessFailures, check.failures());
+            getContext().getSelf().tell(new LivenessTick(attempt)); // a failing runner is asked again at once
+            return this;
+        }
+        return killHung();
+    }
+
+    /**
+     * The runner stopped answering: kill its process (a hung process may ignore SIGTERM, a stopped
+     * one can't act on it), send again what it hadn't started answering, and queue new requests for
+     * the restart, which follows when the process has exited.
+     */
+    private Behavior<Command> killHung() {
+        AgentSettings.HealthCheck check = settings.healthCheck();
+        lastError = backend.name() + " runner stopped answering (/health not answered within " + check.timeout().toMillis()
+                + " ms, " + check.failures() + " times in a row): killed";
+        getContext().getLog().warn("runner {} ({} {}) is hung: killing pid {}; {} request(s) not yet answered go again",
+                runnerId, backend.name(), spec.name(), pid, relays.stream().filter(r -> !r.started).count());
+        killedAsHung = true;
+        phase = Phase.BACKOFF;
+        for (Relay r : relays) {
+            r.resendUnlessStarted("runner for model '" + spec.name() + "' stopped answering; sent again");
+        }
+        ProcessHandle.of(pid).ifPresent(p -> {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        });
+        publish();
+        return this;
+    }
+
     private Behavior<Command> onRunExited(RunExited m) {
         if (m.attempt() != attempt) {
             return this;
@@ -306,14 +406,17 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         runActive = false;
         pid = -1;
         timers.cancel("health");
+        timers.cancel("liveness");
+        boolean hung = killedAsHung;
+        killedAsHung = false;
         if (phase == Phase.STOPPING) {
             return Behaviors.stopped();
         }
-        String error = m.error() != null ? m.error() : readinessTimedOut ? lastError : null;
+        String error = hung ? lastError : m.error() != null ? m.error() : readinessTimedOut ? lastError : null;
         if (error == null) {
             return this; // cancelled for a reason handled elsewhere
         }
-        boolean wasReady = phase == Phase.READY;
+        boolean wasReady = phase == Phase.READY || hung;
         lastError = error;
         consecutiveFailures++;
         restarts++;
@@ -376,8 +479,9 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
             publish(); // busy: the agent must not evict it
         }
         updateQueued();
-        client.post(d.request().path(), d.request().body(), d.request().origin(), d.request().requestId(),
-                new Relay(d.replyTo(), d.request().requestId()));
+        Relay relay = new Relay(d.replyTo(), d.request().requestId());
+        relays.add(relay);
+        client.post(d.request().path(), d.request().body(), d.request().origin(), d.request().requestId(), relay);
     }
 
     /**
@@ -389,24 +493,79 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
         private final ActorRef<InferenceProtocol.Reply> replyTo;
         private final ActorRef<Command> self = getContext().getSelf();
         private final String requestId;
+        /** The backend's answer has begun (a stream) or come (whole): it can no longer be sent again. */
+        volatile boolean started;
+        /** The gateway got its one reply (the answer, a failure, or "sent again"). */
+        private final java.util.concurrent.atomic.AtomicBoolean replied = new java.util.concurrent.atomic.AtomicBoolean();
 
         Relay(ActorRef<InferenceProtocol.Reply> replyTo, String requestId) {
             this.replyTo = replyTo;
             this.requestId = requestId;
         }
 
-        @Override
-        public void whole(int status, String contentType, byte[] body) {
-            replyTo.tell(new InferenceProtocol.Completed(status, contentType, body));
+        /** The runner hung: a request it hadn't begun to answer goes to the gateway as RUNNER_GONE, to be sent again. */
+        void resendUnlessStarted(String why) {
+            if (!started && replied.compareAndSet(false, true)) {
+                replyTo.tell(new InferenceProtocol.Failed(FailureKind.RUNNER_GONE, why));
+            }
+        }
+
+        private void reply(InferenceProtocol.Reply reply) {
+            if (replied.compareAndSet(false, true)) {
+                replyTo.tell(reply);
+            }
+        }
+
+        private void finished() {
+            relays.remove(this);
             self.tell(RequestFinished.INSTANCE);
         }
 
         @Override
+        public void whole(int status, String contentType, byte[] body) {
+            started = true;
+            if (body.length > InferenceProtocol.IN_PARTS_ABOVE && !replyTo.path().address().hasLocalScope()) {
+                inParts(status, contentType, body);
+            } else {
+                reply(new InferenceProtocol.Completed(status, contentType, body));
+            }
+            finished();
+        }
+
+        /** To another node, a large body goes as a stream of parts: any size crosses, none as one message. */
+        private void inParts(int status, String contentType, byte[] body) {
+            try {
+                SourceRef<ByteString> ref = Source.range(0, (body.length - 1) / InferenceProtocol.PART_BYTES)
+                        .map(i -> ByteString.fromArray(body, i * InferenceProtocol.PART_BYTES,
+                                Math.min(InferenceProtocol.PART_BYTES, body.length - i * InferenceProtocol.PART_BYTES)))
+                        .runWith(StreamRefs.sourceRef(), materializer);
+                reply(new InferenceProtocol.CompletedInParts(status, contentType, body.length, ref));
+            } catch (RuntimeException e) {
+                reply(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, "the answer of " + backend.name()
+                        + " runner for model '" + spec.name() + "' (" + body.length + " bytes) could not be sent: " + rootMessage(e)));
+            }
+        }
+
+        @Override
         public void stream(int status, String contentType, StreamBody body) {
-            Source<ByteString, NotUsed> source = body.source().watchTermination((mat, done) -> {
-                done.whenCompleteAsync((ok, e) -> self.tell(RequestFinished.INSTANCE), Runnable::run);
-                return mat;
-            });
+            started = true;
+            Duration idle = settings.healthCheck().streamIdle();
+            Source<ByteString, NotUsed> source = body.source()
+                    .idleTimeout(idle)
+                    .mapError(org.apache.pekko.stream.StreamIdleTimeoutException.class, e -> {
+                        self.tell(CheckNow.INSTANCE);
+                        RELAY_LOG.warn("request {} to runner {} ({} '{}'): stream sent nothing for {} ms; ended", requestId,
+                                runnerId, backend.name(), spec.name(), idle.toMillis());
+                        return e;
+                    })
+                    .watchTermination((mat, done) -> {
+                        done.whenCompleteAsync((ok, e) -> finished(), Runnable::run);
+                        return mat;
+                    });
+            if (!replied.compareAndSet(false, true)) {
+                source.runWith(org.apache.pekko.stream.javadsl.Sink.cancelled(), materializer);
+                return;
+            }
             if (replyTo.path().address().hasLocalScope()) {
                 replyTo.tell(new InferenceProtocol.StreamedLocally(status, contentType, source));
                 return;
@@ -416,17 +575,23 @@ public final class RunnerSupervisor extends AbstractBehavior<RunnerSupervisor.Co
                 replyTo.tell(new InferenceProtocol.Streamed(status, contentType, ref));
             } catch (RuntimeException e) {
                 body.discard();
-                failed(e);
+                replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, backend.name() + " runner for model '"
+                        + spec.name() + "' failed while answering: " + rootMessage(e)));
+                finished();
             }
         }
 
         @Override
         public void failed(Throwable error) {
+            if (replied.get()) {
+                finished(); // already sent again (its runner hung): the connection's end is no news
+                return;
+            }
             RELAY_LOG.warn("request {} to runner {} ({} '{}') failed: {}", requestId, runnerId, backend.name(), spec.name(),
                     rootMessage(error));
-            replyTo.tell(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, backend.name() + " runner for model '"
+            reply(new InferenceProtocol.Failed(FailureKind.BACKEND_FAILED, backend.name() + " runner for model '"
                     + spec.name() + "' failed while answering: " + rootMessage(error)));
-            self.tell(RequestFinished.INSTANCE);
+            finished();
         }
     }
 

@@ -72,7 +72,7 @@ class RunnerSupervisorTest {
         TestProbe<RunnerStatus> statuses = testKit.createTestProbe();
         ActorRef<RunnerSupervisor.Command> ref = testKit.spawn(RunnerSupervisor.create("sim-t" + n, spec,
                 BackendMode.COMPLETION, SIM, SETTINGS.socketDir().resolve("t" + n + ".sock"), SETTINGS,
-                LocalFiles.asConfigured(List::of), (runner, status) -> statuses.getRef().tell(status), RunnerSupervisor.Placement.CPU, new RunnerLoad()));
+                LocalFiles.asConfigured(List::of), dev.llmrt.agent.state.RunnerRecords.NONE, (runner, status) -> statuses.getRef().tell(status), RunnerSupervisor.Placement.CPU, new RunnerLoad()));
         return new Runner(ref, statuses);
     }
 

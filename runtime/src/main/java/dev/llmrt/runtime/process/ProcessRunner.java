@@ -71,7 +71,7 @@ public final class ProcessRunner {
         } catch (IOException e) {
             throw new BackendException(backendName + ": can't prepare socket " + socket + ": " + e.getMessage(), e);
         }
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        ProcessBuilder builder = new ProcessBuilder(diesWithThisThread(command)).redirectErrorStream(true);
         builder.environment().putAll(environment);
         builder.environment().putAll(ctx.environment());
         Process process;
@@ -121,6 +121,25 @@ public final class ProcessRunner {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** util-linux's setpriv, which sets the parent-death signal and then runs the command (Debian has it everywhere). */
+    private static final String SETPRIV = java.util.stream.Stream.of("/usr/bin/setpriv", "/bin/setpriv")
+            .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+
+    /**
+     * The command, run so that the kernel SIGKILLs it when the thread that starts it dies: with the JVM
+     * (SIGKILL, the OOM killer), which can then neither stop it nor reap it. Linux sends the parent-death
+     * signal when the forking <em>thread</em> exits, not the process: the thread that starts it here
+     * blocks in {@link #run} for the life of the process, so the two end together.
+     */
+    static List<String> diesWithThisThread(List<String> command) {
+        if (SETPRIV == null) {
+            return command;
+        }
+        List<String> wrapped = new ArrayList<>(List.of(SETPRIV, "--pdeathsig", "KILL", "--"));
+        wrapped.addAll(command);
+        return wrapped;
     }
 
     /** SIGTERM, a grace period, then SIGKILL; descendants too. Returns once all have exited. */
