@@ -260,4 +260,85 @@ class ClusterChaosTest {
         eventually(Duration.ofSeconds(10), "the dead node's runners exited with it",
                 () -> victimRunners.stream().noneMatch(ProcessHandle::isAlive));
     }
+
+    private static void signal(String sig, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
+        assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + sig + " " + pid);
+    }
+
+    /**
+     * The serving agent's JVM stops (SIGSTOP: a long GC pause, a frozen VM) for 15 s under load, then
+     * resumes. Nothing may be lost, the model must serve again from the other agent within 10 s, and
+     * the resumed node, downed meanwhile, stops its runners and its JVM exits; m10 ends with one runner.
+     */
+    @Test
+    void underLoadNothingIsLostWhenTheServingNodePausesAndTheResumedNodeLeaves() throws Exception {
+        Path dir = Files.createTempDirectory("llmrt-pause");
+        int seedPort = freePort();
+        List<Node> nodes = List.of(
+                start(dir, "a", "[ { memory = 24GiB } ]", null, seedPort),
+                start(dir, "b", "[ { memory = 24GiB } ]", seedPort, freePort()),
+                start(dir, "c", "[]", seedPort, freePort()));
+        Node gateway = nodes.get(2);
+        eventually(Duration.ofSeconds(120), () -> assertEquals(200, send(gateway, "m10", false, System.nanoTime()).status(),
+                "cluster serves m10; logs in " + dir));
+        int host = hostOf(nodes, gateway, "m10");
+        assertTrue(host == 0 || host == 1, "m10 needs a GPU: node a or b, not " + host);
+        Process paused = nodes.get(host).process();
+        List<ProcessHandle> pausedRunners = paused.children().toList();
+
+        List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
+        Duration load = Duration.ofSeconds(25);
+        long t0 = System.nanoTime();
+        long endAt = t0 + load.toNanos();
+        ExecutorService clients = Executors.newFixedThreadPool(PLAIN_CLIENTS + STREAM_CLIENTS);
+        List<Future<?>> running = new ArrayList<>();
+        for (int i = 0; i < PLAIN_CLIENTS + STREAM_CLIENTS; i++) {
+            boolean stream = i >= PLAIN_CLIENTS;
+            running.add(clients.submit(() -> {
+                for (int n = 0; n < 20_000 && System.nanoTime() < endAt; n++) {
+                    outcomes.add(send(gateway, "m10", stream, t0));
+                }
+            }));
+        }
+        Thread.sleep(4000);
+        long stoppedMs = (System.nanoTime() - t0) / 1_000_000;
+        signal("STOP", paused.pid());
+        Thread.sleep(15_000);
+        signal("CONT", paused.pid());
+        long resumedAt = System.nanoTime();
+        for (Future<?> f : running) {
+            f.get(load.toSeconds() + 60, TimeUnit.SECONDS);
+        }
+        clients.shutdown();
+        boolean exited = paused.waitFor(60, TimeUnit.SECONDS);
+        long exitMs = (System.nanoTime() - resumedAt) / 1_000_000;
+
+        List<Outcome> all = List.copyOf(outcomes);
+        long firstAnswerAfterStop = all.stream().filter(o -> o.ok() && o.startMs() > stoppedMs + 100)
+                .mapToLong(Outcome::endMs).min().orElse(-1);
+        long plain = all.stream().filter(o -> !o.stream()).count();
+        long plainOk = all.stream().filter(o -> !o.stream() && o.status() == 200).count();
+        long slowest = all.stream().mapToLong(o -> o.endMs() - o.startMs()).max().orElse(0);
+        System.out.printf("pause: %d requests (%d non-streaming, %d answered 200; %d streams); SIGSTOP of node %s at %d ms "
+                        + "for 15 s; the model served again %d ms after the stop; slowest request %d ms; the resumed node's JVM "
+                        + "%s %d ms after SIGCONT%n", all.size(), plain, plainOk, all.size() - plain, host == 0 ? "a" : "b",
+                stoppedMs, firstAnswerAfterStop - stoppedMs, slowest, exited ? "exited" : "was still running", exitMs);
+
+        all.stream().filter(o -> !o.stream()).forEach(o -> assertEquals(200, o.status(), "a non-streaming request failed: " + o));
+        all.stream().filter(Outcome::stream).forEach(o -> assertTrue(o.status() == 200
+                && (o.end().equals("done") || o.end().equals("error-event")), "a stream did not end cleanly: " + o));
+        assertTrue(firstAnswerAfterStop > 0, "the model never served again; logs in " + dir);
+        assertTrue(exited, "the resumed node, downed while it was stopped, exits; logs in " + dir);
+        eventually(Duration.ofSeconds(10), "the resumed node's runners stopped with it",
+                () -> pausedRunners.stream().noneMatch(ProcessHandle::isAlive));
+        JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort()
+                + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body());
+        long m10Runners = 0;
+        for (JsonNode r : status.get("runners")) {
+            m10Runners += r.get("model").asText().equals("m10") ? 1 : 0;
+        }
+        assertEquals(1, m10Runners, "one runner of m10's one replica: " + status.get("runners"));
+        assertEquals(1 - host, hostOf(nodes, gateway, "m10"), "m10 runs on the other GPU node");
+    }
 }
