@@ -73,6 +73,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
         BackendMode mode();
 
+        /** Which of the model's replicas it is for: each has a runner of its own. */
+        int replica();
+
         /** The message its runner gets. */
         RunnerSupervisor.Command toRunner();
 
@@ -82,7 +85,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     /** Serve {@code request} for {@code spec} in {@code mode}, starting a runner if none is loaded. */
     public record Dispatch(ModelSpec spec, BackendMode mode, InferenceProtocol.Request request,
-                           ActorRef<InferenceProtocol.Reply> replyTo) implements ForRunner {
+                           ActorRef<InferenceProtocol.Reply> replyTo, int replica) implements ForRunner {
+        public Dispatch(ModelSpec spec, BackendMode mode, InferenceProtocol.Request request,
+                        ActorRef<InferenceProtocol.Reply> replyTo) {
+            this(spec, mode, request, replyTo, 0);
+        }
+
         @Override
         public RunnerSupervisor.Command toRunner() {
             return new RunnerSupervisor.Dispatch(request, replyTo);
@@ -95,8 +103,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     }
 
     /** Start the runner of (spec, mode) if none is loaded; answer once it is ready, naming {@code node}. */
-    public record Preload(ModelSpec spec, BackendMode mode, String node, ActorRef<InferenceProtocol.Warmed> replyTo)
-            implements ForRunner {
+    public record Preload(ModelSpec spec, BackendMode mode, String node, ActorRef<InferenceProtocol.Warmed> replyTo,
+                          int replica) implements ForRunner {
+        public Preload(ModelSpec spec, BackendMode mode, String node, ActorRef<InferenceProtocol.Warmed> replyTo) {
+            this(spec, mode, node, replyTo, 0);
+        }
+
         @Override
         public RunnerSupervisor.Command toRunner() {
             return new RunnerSupervisor.AwaitReady(node, replyTo);
@@ -166,7 +178,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * The model's replica on this node moved away or was retired: its runners take nothing new, finish
      * what they have, then stop (freeing their GPU memory).
      */
-    public record DrainModel(String model) implements Command {}
+    public record DrainModel(String model, int replica) implements Command {}
 
     /** Stop every runner and reply once all processes are reaped (for shutdown). */
     public record StopAll(ActorRef<Done> replyTo) implements Command {}
@@ -291,13 +303,14 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             beforeInventory.add(d);
             return this;
         }
-        RunnerRegistry.Key key = new RunnerRegistry.Key(d.spec().name(), d.mode());
+        RunnerRegistry.Key key = new RunnerRegistry.Key(d.spec().name(), d.mode(), d.replica());
         var runner = runners.accepting(key);
         if (runner.isPresent()) {
             runner.get().tell(d.toRunner());
             return this;
         }
-        if (waitingForRoom.stream().anyMatch(w -> w.spec().name().equals(d.spec().name()) && w.mode() == d.mode())) {
+        if (waitingForRoom.stream().anyMatch(w -> w.spec().name().equals(d.spec().name()) && w.mode() == d.mode()
+                && w.replica() == d.replica())) {
             waitingForRoom.add(d); // its runner starts once eviction frees the room
             return this;
         }
@@ -409,7 +422,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 (ref, status) -> self.tell(new RunnerChanged(ref, status)), new RunnerSupervisor.Placement(gpus, visible), load),
                 "runner-" + runnerSeq);
         getContext().watchWith(runner, new RunnerTerminated(runner));
-        runners.add(runner, runnerId, spec, d.mode(), load);
+        runners.add(runner, runnerId, spec, d.mode(), d.replica(), load);
         ledger.reserve(runnerId, perGpu, demand.ram());
         runner.tell(d.toRunner());
         publishCapacity();
@@ -631,7 +644,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     }
 
     private Behavior<Command> onDrainModel(DrainModel m) {
-        for (RunnerRegistry.Entry e : runners.acceptingWhere(e -> e.key().model().equals(m.model()))) {
+        for (RunnerRegistry.Entry e : runners.acceptingWhere(e -> e.key().model().equals(m.model())
+                && e.key().replica() == m.replica())) {
             e.ref().tell(RunnerSupervisor.Drain.INSTANCE);
             runners.stopAccepting(e.ref());
         }

@@ -155,6 +155,19 @@ public final class ModelCatalog {
         return replica == 0 ? model : model + REPLICA_SEPARATOR + replica;
     }
 
+    /** Which replica of its model an entity id is: 0 for the name alone, i for {@code name#i}. */
+    public static int replicaOf(String replicaId) {
+        int i = replicaId.lastIndexOf(REPLICA_SEPARATOR);
+        if (i < 0) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(replicaId.substring(i + 1));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
     /** The model a replica's entity id belongs to. */
     public static String modelOf(String replicaId) {
         int i = replicaId.lastIndexOf(REPLICA_SEPARATOR);

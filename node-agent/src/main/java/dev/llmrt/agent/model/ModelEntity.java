@@ -63,6 +63,8 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
 
     private final String entityId;
     private final String modelName;
+    /** Which replica of the model this entity is (0 for the first): its runner is its own. */
+    private final int replica;
     private final ModelCatalog catalog;
     private final ActorRef<NodeAgent.Command> agent;
 
@@ -114,6 +116,7 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
         super(context);
         this.entityId = entityId;
         this.modelName = ModelCatalog.modelOf(entityId);
+        this.replica = ModelCatalog.replicaOf(entityId);
         this.catalog = catalog;
         this.agent = agent;
     }
@@ -123,11 +126,11 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
         return newReceiveBuilder().onMessage(Route.class, this::onRoute).onMessage(Warm.class, this::onWarm)
                 .onMessageEquals(Retire.INSTANCE, () -> {
                     getContext().getLog().info("replica {} of '{}' retired: its runner drains and unloads", entityId, modelName);
-                    agent.tell(new NodeAgent.DrainModel(modelName));
+                    agent.tell(new NodeAgent.DrainModel(modelName, replica));
                     return this;
                 })
                 .onMessageEquals(HandOff.INSTANCE, () -> {
-                    agent.tell(new NodeAgent.DrainModel(modelName));
+                    agent.tell(new NodeAgent.DrainModel(modelName, replica));
                     return Behaviors.stopped();
                 })
                 .onMessage(Locate.class, l -> {
@@ -144,7 +147,7 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
     private Behavior<Command> onWarm(Warm w) {
         String node = selfAddress();
         catalog.find(modelName).ifPresentOrElse(
-                spec -> agent.tell(new NodeAgent.Preload(spec, w.mode(), node, w.replyTo())),
+                spec -> agent.tell(new NodeAgent.Preload(spec, w.mode(), node, w.replyTo(), replica)),
                 () -> w.replyTo().tell(new InferenceProtocol.Warmed(node, false, "model '" + modelName + "' not found")));
         return this;
     }
@@ -154,7 +157,7 @@ public final class ModelEntity extends AbstractBehavior<ModelEntity.Command> {
             r.acceptedBy().tell(new InferenceProtocol.Accepted(r.attempt()));
         }
         catalog.find(modelName).ifPresentOrElse(
-                spec -> agent.tell(new NodeAgent.Dispatch(spec, r.mode(), r.request(), r.replyTo())),
+                spec -> agent.tell(new NodeAgent.Dispatch(spec, r.mode(), r.request(), r.replyTo(), replica)),
                 () -> r.replyTo().tell(new InferenceProtocol.Failed(FailureKind.MODEL_NOT_FOUND,
                         "model '" + modelName + "' not found")));
         return this;

@@ -215,6 +215,9 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
             log.info("releasing shards of models not loaded on their node, to be placed afresh: {}", release);
         } else {
             String move = replicaToMove(current, capacity, inProgress, now);
+            if (move == null) {
+                move = replicaToSpread(current, capacity, inProgress, now);
+            }
             if (move != null) {
                 release.add(move);
             }
@@ -262,6 +265,48 @@ public final class GpuAllocationStrategy extends ShardCoordinator.AbstractShardA
                                 to.node(), x.node(), waiting);
                         return shard;
                     }
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A loaded replica that shares its node with another replica of its model (they were placed
+     * while no other node was up) while another node, holding no replica of the model, fits it: it
+     * is handed off (its runner drains, then it starts there), one per round, and stays put for the
+     * move cooldown.
+     */
+    private String replicaToSpread(Map<ActorRef, IndexedSeq<String>> current, Map<String, NodeCapacity> capacity,
+                                   Set<String> inProgress, long now) {
+        Map<String, Map<String, List<String>>> shardsByNodeAndModel = new HashMap<>();
+        current.forEach((region, shards) -> scala.jdk.javaapi.CollectionConverters.asJava(shards).forEach(s ->
+                shardsByNodeAndModel.computeIfAbsent(nodeOf(region), n -> new HashMap<>())
+                        .computeIfAbsent(modelOf(s), m -> new ArrayList<>()).add(s)));
+        for (Map.Entry<String, Map<String, List<String>>> node : shardsByNodeAndModel.entrySet()) {
+            NodeCapacity here = capacity.get(node.getKey());
+            for (Map.Entry<String, List<String>> model : node.getValue().entrySet()) {
+                if (model.getValue().size() < 2 || here == null || !here.hosted().contains(model.getKey())) {
+                    continue;
+                }
+                String shard = model.getValue().stream().filter(s -> !inProgress.contains(s) && !movedAt.containsKey(s))
+                        .max(Comparator.naturalOrder()).orElse(null);
+                if (shard == null) {
+                    continue;
+                }
+                List<PlacementPlanner.NodeView> free = capacity.values().stream()
+                        .filter(c -> !c.node().equals(node.getKey()) && !c.hosted().contains(model.getKey()))
+                        .filter(c -> shardsByNodeAndModel.containsKey(c.node())
+                                ? !shardsByNodeAndModel.get(c.node()).containsKey(model.getKey())
+                                : current.keySet().stream().anyMatch(r -> nodeOf(r).equals(c.node())))
+                        .filter(c -> promises.entrySet().stream().noneMatch(p -> p.getValue().node().equals(c.node())
+                                && modelOf(p.getKey()).equals(model.getKey())))
+                        .map(c -> minusPromises(c.view(false))).toList();
+                if (PlacementPlanner.place(free, demandOf.apply(shard)) instanceof PlacementPlanner.Placed to) {
+                    movedAt.put(shard, now);
+                    log.info("moving replica '{}' from {}, where another replica of '{}' runs, to {}", shard, node.getKey(),
+                            model.getKey(), to.node());
+                    return shard;
                 }
             }
         }

@@ -20,8 +20,15 @@ import org.apache.pekko.actor.typed.ActorRef;
  */
 public final class RunnerRegistry {
 
-    /** What a runner serves: one runner per (model, mode) takes requests. */
-    public record Key(String model, BackendMode mode) {}
+    /**
+     * What a runner serves: one runner per (model, mode, replica) takes requests. Two replicas of a
+     * model placed on one node are two runners, each with its own process and GPU room.
+     */
+    public record Key(String model, BackendMode mode, int replica) {
+        public Key(String model, BackendMode mode) {
+            this(model, mode, 0);
+        }
+    }
 
     /**
      * One runner of {@code spec}; {@code status} is null until it first reports; {@code load} is its
@@ -40,7 +47,12 @@ public final class RunnerRegistry {
 
     public void add(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, BackendMode mode,
                     RunnerLoad load) {
-        Key key = new Key(spec.name(), mode);
+        add(ref, runnerId, spec, mode, 0, load);
+    }
+
+    public void add(ActorRef<RunnerSupervisor.Command> ref, String runnerId, ModelSpec spec, BackendMode mode, int replica,
+                    RunnerLoad load) {
+        Key key = new Key(spec.name(), mode, replica);
         runners.put(ref, new Entry(ref, runnerId, spec, key, null, true, load));
         accepting.put(key, ref);
     }
