@@ -11,7 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code llmrt bench --short} end to end, as CI runs it: it must finish and print every table. The
@@ -22,6 +24,7 @@ import org.junit.jupiter.api.Test;
 class BenchShortRunTest {
 
     @Test
+    @Timeout(value = 20, unit = TimeUnit.MINUTES) // the whole short bench: 9 minutes seen on a busy machine
     void theShortBenchRunsEndToEndAndPrintsItsTables() throws Exception {
         for (String tool : new String[] {"nginx", "wrk"}) {
             assertTrue(Files.isExecutable(Path.of("/usr/sbin", tool)) || Files.isExecutable(Path.of("/usr/bin", tool)),
