@@ -13,7 +13,7 @@ archive=deploy/target/llmrt.jsa
 if [ ! -f "$archive" ] || [ "$jar" -nt "$archive" ]; then
   rm -f "$archive"
   sockets="$(mktemp -d)"
-  java -XX:ArchiveClassesAtExit="$archive" -jar "$jar" serve --port 0 --socket-dir "$sockets" --exit-when-ready \
+  java -XX:ArchiveClassesAtExit="$archive" -jar "$jar" serve --port 0 --socket-dir "$sockets" --state-dir "$sockets/state" --exit-when-ready \
     >/dev/null 2>&1 || echo "serve: no class archive (start-up is slower, nothing else changes)" >&2
   rm -rf "$sockets"
 fi
