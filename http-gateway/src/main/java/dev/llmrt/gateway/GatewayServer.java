@@ -98,7 +98,10 @@ public final class GatewayServer extends AllDirectives {
         this.keyCheck = new KeyCheck(settings.apiKeys(), limiter, system.executionContext(), Materializer.matFromSystem(system));
         scala.concurrent.duration.Duration idle = scala.concurrent.duration.Duration.fromNanos(settings.idleTimeout().toNanos());
         ServerBuilder server = serverAt(system, settings)
-                .adaptSettings(s -> s.withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())
+                // the caller's address rides on each request (the first API key may only come from loopback); set
+                // here, not in reference.conf, where a fat jar's merge order lets Pekko HTTP's default win
+                .adaptSettings(s -> s.withRemoteAddressAttribute(true)
+                        .withTimeouts(s.getTimeouts().withRequestTimeout(scala.concurrent.duration.Duration.Inf())
                                 .withIdleTimeout(idle))
                         .withParserSettings(s.getParserSettings().withMaxContentLength(settings.parserMaxContentLength())));
         CompletionStage<ServerBinding> bound = settings.maxConnectionsPerClient() > 0
