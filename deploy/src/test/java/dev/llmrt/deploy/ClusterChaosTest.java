@@ -25,7 +25,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -79,8 +79,9 @@ class ClusterChaosTest {
         return new Node(p, http, clusterPort);
     }
 
-    @AfterAll
-    static void stopJvms() throws Exception {
+    /** After each scenario: its JVMs don't load the machine during the next. */
+    @AfterEach
+    void stopJvms() throws Exception {
         for (Process p : jvms) {
             p.destroy(); // SIGTERM: leave the cluster, reap runners
         }
@@ -90,6 +91,7 @@ class ClusterChaosTest {
                 p.destroyForcibly();
             }
         }
+        jvms.clear();
     }
 
     /** One request's outcome: when it started and ended (ms since the load began), its status, and for a stream how it ended. */
