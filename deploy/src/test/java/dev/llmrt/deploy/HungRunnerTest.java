@@ -1,6 +1,7 @@
 package dev.llmrt.deploy;
 
 import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -54,9 +55,12 @@ class HungRunnerTest {
         try (InJvmCluster cluster = new InJvmCluster(CONFIG)) {
             String base = TestHttp.local(cluster.start("").port());
             assertEquals(200, TestHttp.send(base, "POST", "/v1/chat/completions", CHAT).statusCode());
-            JsonNode before = runner(base);
+            // the status lists the node's agent once the receptionist has told the gateway of it
+            JsonNode before = eventuallyGet(Duration.ofSeconds(30), "the runner in /status", () -> {
+                JsonNode r = runner(base);
+                return r != null && r.path("pid").asLong() > 0 ? r : null;
+            });
             long pid = before.path("pid").asLong();
-            assertTrue(pid > 0, before.toString());
 
             // a stream under way when its runner hangs
             HttpResponse<Stream<String>> stream = TestHttp.CLIENT.send(TestHttp.request(base, "POST", "/v1/chat/completions",
@@ -88,9 +92,11 @@ class HungRunnerTest {
             assertEquals(200, answered.statusCode(), "sent again to the restarted runner: " + answered.body());
             eventually(Duration.ofSeconds(30), "the hung process was killed", () -> ProcessHandle.of(pid).isEmpty()
                     || !ProcessHandle.of(pid).get().isAlive());
-            JsonNode now = runner(base);
+            JsonNode now = eventuallyGet(Duration.ofSeconds(30), "the restarted runner ready", () -> {
+                JsonNode r = runner(base);
+                return r != null && r.path("state").asText().equals("ready") && r.path("pid").asLong() != pid ? r : null;
+            });
             assertNotEquals(pid, now.path("pid").asLong(), now.toString());
-            assertEquals("ready", now.path("state").asText(), now.toString());
             assertEquals(1, now.path("restarts").asInt(), now.toString());
             assertTrue(now.path("last_error").asText().contains("stopped answering"), now.toString());
             assertEquals(200, TestHttp.send(base, "POST", "/v1/chat/completions", CHAT).statusCode());

@@ -1,6 +1,7 @@
 package dev.llmrt.deploy;
 
 import static dev.llmrt.testing.Eventually.eventually;
+import static dev.llmrt.testing.Eventually.eventuallyGet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,11 +47,14 @@ class OrphanRunnersTest {
                 eventually(Duration.ofSeconds(120), () -> assertEquals(200,
                         TestHttp.send(node.base(), "POST", "/v1/chat/completions", chat).statusCode(), "log in " + node.log));
             }
-            List<ProcessHandle> runners = new ArrayList<>();
-            for (JsonNode r : JSON.readTree(TestHttp.send(node.base(), "GET", "/status", null).body()).path("runners")) {
-                ProcessHandle.of(r.path("pid").asLong()).ifPresent(runners::add);
-            }
-            assertEquals(2, runners.size(), "a llama-server and a sim run");
+            // the status lists the node's agent once the receptionist has told the gateway of it
+            List<ProcessHandle> runners = eventuallyGet(Duration.ofSeconds(30), "a llama-server and a sim in /status", () -> {
+                List<ProcessHandle> found = new ArrayList<>();
+                for (JsonNode r : JSON.readTree(TestHttp.send(node.base(), "GET", "/status", null).body()).path("runners")) {
+                    ProcessHandle.of(r.path("pid").asLong()).ifPresent(found::add);
+                }
+                return found.size() == 2 ? found : null;
+            });
             long t0 = System.nanoTime();
             node.process.destroyForcibly(); // SIGKILL to the JVM alone
             assertTrue(node.process.waitFor(30, TimeUnit.SECONDS));

@@ -128,7 +128,7 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             if (!skip.contains("keys")) {
-                keys(work, port, body, secs, nRounds);
+                keys(work, cfg, port, body, secs, nRounds);
             }
             if (!skip.contains("cross-node")) {
                 crossNode(work, system, port, body, secs, nRounds);
@@ -177,30 +177,44 @@ public final class BenchCommand implements Callable<Integer> {
     /**
      * The gateway with keys off, with a key (checked on every request), and with a key whose limits
      * no load here reaches (so every request asks its key's limiter entity too), alternated per
-     * round. Keys are made and revoked through the admin routes between targets.
+     * round. Keys once on stay on (they fail closed), so the keyed targets are a second node of the
+     * same configuration in this JVM, its admin key given at start, its limited key made through
+     * the admin routes.
      */
-    private void keys(Path work, int port, byte[] body, double secs, int nRounds) throws Exception {
+    private void keys(Path work, Config cfg, int port, byte[] body, double secs, int nRounds) throws Exception {
         if (!Wrk.available()) {
             System.out.println("(wrk not on the PATH: no keys section; deploy/scripts/setup.sh installs it)");
             return;
         }
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        Map<String, List<Wrk.Figures>> byTarget = rounds("keys", nRounds, warmUp -> {
-            double s = warmUp ? Math.max(secs, quick ? 2 : 5) : secs;
-            Map<String, Wrk.Figures> r = new LinkedHashMap<>();
-            r.put("keys off", new Wrk(work, body).run("http://127.0.0.1:" + port + "/v1/chat/completions", 32, s));
-            String admin = makeKey(http, port, null, "{\"name\":\"bench-admin\",\"admin\":true}");
-            String limited = makeKey(http, port, admin, "{\"name\":\"bench-limited\",\"rpm\":1000000000,"
+        String admin = dev.llmrt.gateway.security.ApiKeys.newKey();
+        LlmrtNode keyedNode = LlmrtNode.start(ConfigFactory.parseString("pekko.remote.artery.canonical.port = " + Tools.freePort()
+                + "\nllmrt.gateway.admin-key = \"" + admin + "\"").withFallback(cfg));
+        try {
+            int keyedPort = keyedNode.started().toCompletableFuture().get(120, TimeUnit.SECONDS).port();
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            String limited = makeKey(http, keyedPort, admin, "{\"name\":\"bench-limited\",\"rpm\":1000000000,"
                     + "\"tpm\":2000000000,\"max_concurrent\":1000000}");
+            HttpResponse<String> first = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + keyedPort
+                            + "/v1/chat/completions")).header("Authorization", "Bearer " + admin)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+            if (first.statusCode() != 200) {
+                throw new IOException("the keyed node answered " + first.statusCode() + ": " + first.body());
+            }
             Path keyed = Files.createDirectories(work.resolve("keyed"));
             Path limits = Files.createDirectories(work.resolve("limited"));
-            r.put("key", new Wrk(keyed, body, admin).run("http://127.0.0.1:" + port + "/v1/chat/completions", 32, s));
-            r.put("key with limits", new Wrk(limits, body, limited).run("http://127.0.0.1:" + port + "/v1/chat/completions", 32, s));
-            revokeKey(http, port, admin, "bench-limited");
-            revokeKey(http, port, admin, "bench-admin"); // the last key: keys are off again
-            return r;
-        });
-        report.keys(byTarget);
+            String keyedUrl = "http://127.0.0.1:" + keyedPort + "/v1/chat/completions";
+            Map<String, List<Wrk.Figures>> byTarget = rounds("keys", nRounds, warmUp -> {
+                double s = warmUp ? Math.max(secs, quick ? 2 : 5) : secs;
+                Map<String, Wrk.Figures> r = new LinkedHashMap<>();
+                r.put("keys off", new Wrk(work, body).run("http://127.0.0.1:" + port + "/v1/chat/completions", 32, s));
+                r.put("key", new Wrk(keyed, body, admin).run(keyedUrl, 32, s));
+                r.put("key with limits", new Wrk(limits, body, limited).run(keyedUrl, 32, s));
+                return r;
+            });
+            report.keys(byTarget);
+        } finally {
+            keyedNode.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        }
     }
 
     private static String makeKey(HttpClient http, int port, String admin, String body) throws Exception {
@@ -214,14 +228,6 @@ public final class BenchCommand implements Callable<Integer> {
             throw new IOException("POST /keys answered " + r.statusCode() + ": " + r.body());
         }
         return r.body().replaceAll(".*\"key\":\"([^\"]+)\".*", "$1");
-    }
-
-    private static void revokeKey(HttpClient http, int port, String admin, String name) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/keys/" + name))
-                .header("Authorization", "Bearer " + admin).DELETE().build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-            throw new IOException("DELETE /keys/" + name + " answered " + r.statusCode() + ": " + r.body());
-        }
     }
 
     /** One alternation of the targets: what each gave. */

@@ -543,7 +543,20 @@ final class ModelLane {
 
     // ---- where replicas live, and whether they are ready ----
 
+    /** The gateway's actor system is gone: nothing more is asked or retried. */
+    void close() {
+        closed = true;
+    }
+
+    private volatile boolean closed;
+
+    /** A question about where a replica lives failed at once (not by timing out): asked again after this. */
+    private static final Duration LOCATE_RETRY = Duration.ofMillis(100);
+
     private void locateUnknown() {
+        if (closed) {
+            return;
+        }
         for (int i = 0; i < active; i++) {
             Replica r = replica[i];
             if (r.node == null && !r.locating) {
@@ -559,8 +572,18 @@ final class ModelLane {
             r.locating = false;
             if (err != null || located == null) {
                 log.debug("replica {} of '{}' did not say where it lives ({}); asking again", r.index, model, err);
-                if (r.node == null) {
-                    locateUnknown(); // the shard is being placed, or the message went to a node just lost
+                if (r.node == null && !closed) {
+                    // the shard is being placed, or the message went to a node just lost; asked again after a
+                    // pause, so that an ask failing at once (a system shutting down) can't spin a thread
+                    try {
+                        replicas.schedule(LOCATE_RETRY, () -> {
+                            synchronized (this) {
+                                locateUnknown();
+                            }
+                        });
+                    } catch (IllegalStateException schedulerStopped) {
+                        closed = true;
+                    }
                 }
                 return;
             }

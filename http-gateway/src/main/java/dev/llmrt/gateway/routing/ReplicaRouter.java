@@ -90,6 +90,8 @@ public final class ReplicaRouter implements ModelRouter {
         this.settings = settings;
         this.responseTimeout = responseTimeout;
         this.materializer = Materializer.matFromSystem(system);
+        // a stopped gateway's lanes ask nothing more (an ask of a terminated system fails at once)
+        system.getWhenTerminated().thenRun(() -> lanes.values().forEach(ModelLane::close));
         system.systemActorOf(nodeEvents(), "llmrt-routing-node-events", Props.empty());
         this.acceptor = system.systemActorOf(Behaviors.receiveMessage(a -> {
             Runnable accepted = acceptances.remove(a.attempt());
