@@ -286,6 +286,9 @@ public final class LlmrtNode {
                     gatewaySettings.responseTimeout(), gatewayMetrics);
             ClusterStatus clusterStatus = new ClusterStatus(system, capacity, backends, router,
                     gatewaySettings.statusTimeout(), catalog.all().stream().map(spec -> spec.model()).toList());
+            if (agentRole) {
+                clusterStatus.withLocalAgent(agent);
+            }
             ConfigureRoutes.Cluster configuring = configureCluster(system, clusterStatus, configurations, router,
                     gatewaySettings.statusTimeout());
             ConfigureRoutes configure = new ConfigureRoutes(catalog, backends, configuring, json, system.executionContext());

@@ -76,13 +76,29 @@ public final class ClusterStatus implements StatusSource {
      * Asks every node agent the receptionist knows, at once; the answers of those that answered
      * within the timeout (an agent that didn't is left out).
      */
+    private volatile ActorRef<NodeAgent.Command> localAgent;
+
+    /**
+     * This node's own agent is always asked, whether or not the receptionist lists it yet (its
+     * registration spreads by gossip, so a node that just started may not find itself for a moment).
+     */
+    public ClusterStatus withLocalAgent(ActorRef<NodeAgent.Command> agent) {
+        this.localAgent = agent;
+        return this;
+    }
+
     private <T> CompletionStage<List<T>> askEveryAgent(Function<ActorRef<T>, NodeAgent.Command> question) {
         Executor callbacks = system.executionContext();
         return AskPattern.<Receptionist.Command, Receptionist.Listing>ask(system.receptionist(),
                         replyTo -> Receptionist.find(NodeAgent.SERVICE_KEY, replyTo), timeout, system.scheduler())
                 .thenComposeAsync(listing -> {
                     List<CompletableFuture<T>> asks = new ArrayList<>();
-                    for (ActorRef<NodeAgent.Command> agent : listing.getServiceInstances(NodeAgent.SERVICE_KEY)) {
+                    java.util.Set<ActorRef<NodeAgent.Command>> agents = new java.util.LinkedHashSet<>(
+                            listing.getServiceInstances(NodeAgent.SERVICE_KEY));
+                    if (localAgent != null) {
+                        agents.add(localAgent);
+                    }
+                    for (ActorRef<NodeAgent.Command> agent : agents) {
                         // never a default-executor callback on the stage Pekko returns (see ReplicaRouter)
                         asks.add(AskPattern.<NodeAgent.Command, T>ask(agent, question, timeout, system.scheduler())
                                 .toCompletableFuture().handleAsync((answer, e) -> e == null ? answer : null, callbacks));
