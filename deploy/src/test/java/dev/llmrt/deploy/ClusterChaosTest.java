@@ -263,10 +263,6 @@ class ClusterChaosTest {
                 () -> victimRunners.stream().noneMatch(ProcessHandle::isAlive));
     }
 
-    private static void signal(String sig, long pid) throws Exception {
-        Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
-        assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + sig + " " + pid);
-    }
 
     /**
      * The serving agent's JVM stops (SIGSTOP: a long GC pause, a frozen VM) for 15 s under load, then
@@ -305,9 +301,9 @@ class ClusterChaosTest {
         }
         Thread.sleep(4000);
         long stoppedMs = (System.nanoTime() - t0) / 1_000_000;
-        signal("STOP", paused.pid());
+        ServeJvm.signal("STOP", paused.pid());
         Thread.sleep(15_000);
-        signal("CONT", paused.pid());
+        ServeJvm.signal("CONT", paused.pid());
         long resumedAt = System.nanoTime();
         for (Future<?> f : running) {
             f.get(load.toSeconds() + 60, TimeUnit.SECONDS);

@@ -45,10 +45,6 @@ class HungRunnerTest {
         return null;
     }
 
-    private static void signal(String sig, long pid) throws Exception {
-        Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
-        assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + sig + " " + pid);
-    }
 
     @Test
     void aHungRunnerIsKilledAndReplacedAndItsRequestsAreAnswered() throws Exception {
@@ -73,7 +69,7 @@ class HungRunnerTest {
             }
             assertTrue(first.startsWith("data: {"), "the stream started: " + first);
 
-            signal("STOP", pid);
+            ServeJvm.signal("STOP", pid);
             long stoppedAt = System.nanoTime();
             CompletableFuture<HttpResponse<String>> after = TestHttp.CLIENT.sendAsync(
                     TestHttp.request(base, "POST", "/v1/chat/completions", CHAT).build(), HttpResponse.BodyHandlers.ofString());

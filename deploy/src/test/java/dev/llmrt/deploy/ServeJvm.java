@@ -73,4 +73,12 @@ final class ServeJvm implements AutoCloseable {
         descendants.forEach(ProcessHandle::destroyForcibly);
     }
 
+
+    /** Sends {@code sig} (STOP, CONT, ...) to a process the test started. */
+    static void signal(String sig, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new AssertionError("kill -" + sig + " " + pid + " failed");
+        }
+    }
 }

@@ -22,6 +22,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -90,7 +91,8 @@ public final class StatusRoutes extends AllDirectives {
                         .thenApply(d -> json(json.createObjectNode().put("models_disk_usage", d.models())
                                 .put("default_backend_disk_usage", d.defaultBackend())))))),
                 path(PathMatchers.segment("engines").slash("status"), () -> get(() -> complete(json(json.valueToTree(source.backends()))))),
-                path(PathMatchers.segment("engines").slash("ps"), () -> get(() -> completeWithFuture(source.runners().thenApplyAsync(this::ps, callbacks)))));
+                path(PathMatchers.segment("engines").slash("ps"), () -> get(() -> extractRequest(req -> completeWithFuture(source.runners().thenApplyAsync(
+                        nodes -> ps(visibleTo(req, nodes)), callbacks))))));
     }
 
     /** {@code {all, backend, models[]}} → {@code {unloaded_runners}}; runners busy with requests stay. */
@@ -109,6 +111,12 @@ public final class StatusRoutes extends AllDirectives {
         }
         String backend = body.path("backend").asText("");
         return source.unload(all, backend, models).thenApply(n -> json(json.createObjectNode().put("unloaded_runners", n)));
+    }
+
+    /** Only the runners of models the caller's key may use (an admin's, or keys off: all). */
+    public static List<NodeAgent.Runners> visibleTo(HttpRequest request, List<NodeAgent.Runners> nodes) {
+        return nodes.stream().map(n -> new NodeAgent.Runners(n.node(), n.runners().stream()
+                .filter(r -> dev.llmrt.gateway.security.KeyCheck.maySee(request, r.model())).toList(), n.decisions())).toList();
     }
 
     private HttpResponse ps(List<NodeAgent.Runners> nodes) {

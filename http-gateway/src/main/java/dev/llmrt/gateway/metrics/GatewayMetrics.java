@@ -25,8 +25,14 @@ import org.apache.pekko.util.ByteString;
 public final class GatewayMetrics {
     private static final double[] LATENCY = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
     private static final double[] TOKEN_GAP = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5};
-    /** An origin header becomes a label only in this form; anything else counts as "other". */
-    private static final Pattern ORIGIN = Pattern.compile("[A-Za-z0-9_.-]{1,32}");
+    /**
+     * An origin header becomes a label only in this form, and only the first {@link #MAX_ORIGINS}
+     * distinct ones (the runtime's own among them): anything else counts as "other", so a client
+     * can't make a series per value.
+     */
+    private static final Pattern ORIGIN = Pattern.compile("[A-Za-z0-9_./-]{1,32}");
+    static final int MAX_ORIGINS = 32;
+    private final java.util.Set<String> origins = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final byte[] USAGE = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
 
     private final Counter requests;
@@ -180,10 +186,22 @@ public final class GatewayMetrics {
         return -1;
     }
 
-    private static String originLabel(String origin) {
+    private String originLabel(String origin) {
         if (origin == null || origin.isEmpty()) {
             return "";
         }
-        return ORIGIN.matcher(origin).matches() ? origin : "other";
+        if (!ORIGIN.matcher(origin).matches()) {
+            return "other";
+        }
+        if (origins.contains(origin)) {
+            return origin;
+        }
+        synchronized (origins) {
+            if (origins.size() >= MAX_ORIGINS) {
+                return "other";
+            }
+            origins.add(origin);
+            return origin;
+        }
     }
 }

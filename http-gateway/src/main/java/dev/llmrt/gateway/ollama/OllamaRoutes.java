@@ -1,5 +1,6 @@
 package dev.llmrt.gateway.ollama;
 
+import dev.llmrt.gateway.security.KeyCheck;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -97,7 +98,8 @@ public final class OllamaRoutes extends AllDirectives {
         return pathPrefix("api", () -> concat(
                 path("version", () -> get(() -> complete(ok(json.createObjectNode().put("version", "0.1.0"))))),
                 path("tags", () -> get(() -> complete(ok(tags())))),
-                path("ps", () -> get(() -> completeWithFuture(cluster.runners().thenApplyAsync(this::ps, callbacks)))),
+                path("ps", () -> get(() -> extractRequest(req -> completeWithFuture(cluster.runners().thenApplyAsync(
+                        nodes -> ps(dev.llmrt.gateway.StatusRoutes.visibleTo(req, nodes)), callbacks))))),
                 path("show", () -> post(() -> body(request -> CompletableFuture.completedFuture(show(request))))),
                 path("chat", () -> post(() -> extractRequest(original -> body(request -> chat(original, request, true))))),
                 path("generate", () -> post(() -> extractRequest(original -> body(request -> generate(original, request))))),
@@ -176,12 +178,33 @@ public final class OllamaRoutes extends AllDirectives {
         return spec;
     }
 
+    /**
+     * Before anything happens: the caller's key may use the model, and only an admin's (or keys off)
+     * may change it for everyone through {@code keep_alive} and {@code options.num_ctx}.
+     */
+    private Optional<HttpResponse> refusal(HttpRequest original, JsonNode request, String model) {
+        if (KeyCheck.modelRefusal(original, model).isPresent()) {
+            return Optional.of(error(403, "this API key may not use model '" + model + "'"));
+        }
+        boolean changes = request.has("keep_alive") || request.path("options").has("keep_alive")
+                || request.path("options").has("num_ctx");
+        if (changes && !KeyCheck.mayChangeTheCluster(original)) {
+            return Optional.of(error(403, "keep_alive and options.num_ctx configure model '" + model
+                    + "' for every client of the cluster: they need an admin key; leave them out"));
+        }
+        return Optional.empty();
+    }
+
     private CompletionStage<HttpResponse> chat(HttpRequest original, JsonNode request, boolean chat) {
         Optional<ModelSpec> spec = find(OllamaTranslation.model(request));
         if (spec.isEmpty()) {
             return done(error(404, "model '" + OllamaTranslation.model(request) + "' not found"));
         }
         String model = spec.get().name();
+        Optional<HttpResponse> refused = refusal(original, request, model);
+        if (refused.isPresent()) {
+            return done(refused.get());
+        }
         ObjectNode openAi = chat ? translate.chat(request) : translate.generate(request);
         openAi.put("model", model);
         boolean stream = OllamaTranslation.streams(request);
@@ -199,8 +222,15 @@ public final class OllamaRoutes extends AllDirectives {
             return done(error(404, "model '" + OllamaTranslation.model(request) + "' not found"));
         }
         String model = spec.get().name();
+        Optional<HttpResponse> refused = refusal(original, request, model);
+        if (refused.isPresent()) {
+            return done(refused.get());
+        }
         String keepAlive = request.path("keep_alive").asText("");
         if (keepAlive.isEmpty() || keepAlive.equals("0") || keepAlive.equals("0s") || keepAlive.equals("0m")) {
+            if (!KeyCheck.mayChangeTheCluster(original)) {
+                return done(error(403, "an empty prompt unloads model '" + model + "' on every node: that needs an admin key"));
+            }
             // model-runner's reading of Ollama's "empty prompt, keep_alive 0": unload the model
             return cluster.unload(model).thenApplyAsync(n -> ok(json.createObjectNode()), callbacks);
         }
@@ -237,6 +267,10 @@ public final class OllamaRoutes extends AllDirectives {
             return done(error(404, "model '" + OllamaTranslation.model(request) + "' not found"));
         }
         String model = spec.get().name();
+        Optional<HttpResponse> refused = refusal(original, request, model);
+        if (refused.isPresent()) {
+            return done(refused.get());
+        }
         ObjectNode openAi = json.createObjectNode().put("model", model);
         openAi.set("input", legacy ? request.path("prompt") : request.path("input"));
         return configure(request, model).thenComposeAsync(x -> infer.apply(Forwarded.request(original, "/v1/embeddings", openAi.toString(), Inference.ORIGIN_OLLAMA_COMPLETION)), callbacks)

@@ -53,7 +53,13 @@ public final class ResponsesRoutes extends AllDirectives {
     private static final int HISTORY_LIMIT = 100;
 
     /** A created response and the request it answered. */
-    private record Stored(JsonNode request, ObjectNode response) {}
+    /** A kept response, with the API key that made it ("" with keys off): only that key sees it. */
+    private record Stored(JsonNode request, ObjectNode response, String owner) {}
+
+    /** Who asks: their API key's name, or "" when keys are off. */
+    private static String caller(HttpRequest request) {
+        return request.getAttribute(dev.llmrt.gateway.security.KeyCheck.KEY).map(k -> k.name()).orElse("");
+    }
 
     private final Function<HttpRequest, CompletionStage<HttpResponse>> infer;
     private final ObjectMapper json;
@@ -96,9 +102,9 @@ public final class ResponsesRoutes extends AllDirectives {
                         body -> completeWithFuture(create(request, backend, body))));
             }
             if (items) {
-                return get(() -> complete(inputItems(id)));
+                return get(() -> complete(inputItems(id, caller(request))));
             }
-            return concat(get(() -> complete(fetch(id))), delete(() -> complete(remove(id))));
+            return concat(get(() -> complete(fetch(id, caller(request)))), delete(() -> complete(remove(id, caller(request)))));
         });
     }
 
@@ -113,7 +119,7 @@ public final class ResponsesRoutes extends AllDirectives {
             if (request.path("model").asText("").isEmpty()) {
                 return done(OpenAiErrors.badRequest("'model' is required"));
             }
-            chat = translate.toChat(request, history(request.path("previous_response_id").asText(null)));
+            chat = translate.toChat(request, history(request.path("previous_response_id").asText(null), caller(original)));
         } catch (IOException e) {
             return done(OpenAiErrors.badRequest("request body is not valid JSON"));
         } catch (IllegalArgumentException e) {
@@ -130,7 +136,7 @@ public final class ResponsesRoutes extends AllDirectives {
             if (response.status().intValue() == 200
                     && response.entity().getContentType().mediaType().toString().startsWith("text/event-stream")) {
                 return done(HttpResponse.create().withEntity(HttpEntities.createChunked(SSE,
-                        stream(response.entity().getDataBytes(), id, request, createdAt))));
+                        stream(response.entity().getDataBytes(), id, request, createdAt, caller(original)))));
             }
             return StrictBody.of(response, bodyTimeout, materializer, callbacks).thenApplyAsync(bytes -> {
                 if (response.status().intValue() != 200) {
@@ -140,7 +146,7 @@ public final class ResponsesRoutes extends AllDirectives {
                     JsonNode chatAnswer = json.readTree(bytes);
                     ObjectNode r = translate.response(id, request, "completed", translate.outputOf(chatAnswer),
                             chatAnswer.path("usage"), createdAt);
-                    remember(id, request, r);
+                    remember(id, request, r, caller(original));
                     return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, r.toString());
                 } catch (IOException e) {
                     return OpenAiErrors.badGateway("the backend's answer is not JSON");
@@ -150,9 +156,10 @@ public final class ResponsesRoutes extends AllDirectives {
     }
 
     /** The chat stream as the Responses API's events; the finished response is kept when it ends. */
-    private Source<ByteString, NotUsed> stream(Source<ByteString, ?> chatEvents, String id, JsonNode request, long createdAt) {
+    private Source<ByteString, NotUsed> stream(Source<ByteString, ?> chatEvents, String id, JsonNode request, long createdAt,
+                                               String owner) {
         return chatEvents.via(Framing.delimiter(ByteString.fromString("\n"), 1 << 20, FramingTruncation.ALLOW))
-                .statefulMap(() -> new StreamState(id, request, createdAt),
+                .statefulMap(() -> new StreamState(id, request, createdAt, owner),
                         (state, line) -> Pair.create(state, state.line(line.utf8String().strip())),
                         state -> Optional.of(state.finish()))
                 .filter(b -> !b.isEmpty())
@@ -164,6 +171,7 @@ public final class ResponsesRoutes extends AllDirectives {
         final String id;
         final JsonNode request;
         final long createdAt;
+        final String owner;
         int sequence;
         boolean started;
         String messageId;
@@ -171,10 +179,11 @@ public final class ResponsesRoutes extends AllDirectives {
         final Map<Integer, String[]> calls = new LinkedHashMap<>(); // index -> {id, name, arguments}
         JsonNode usage;
 
-        StreamState(String id, JsonNode request, long createdAt) {
+        StreamState(String id, JsonNode request, long createdAt, String owner) {
             this.id = id;
             this.request = request;
             this.createdAt = createdAt;
+            this.owner = owner;
         }
 
         ByteString line(String line) {
@@ -246,7 +255,7 @@ public final class ResponsesRoutes extends AllDirectives {
                 output.add(item);
             }
             ObjectNode r = translate.response(id, request, "completed", output, usage, createdAt);
-            remember(id, request, r);
+            remember(id, request, r, owner);
             event(out, "response.completed", e -> e.set("response", r));
             return ByteString.fromString(out.toString());
         }
@@ -258,22 +267,23 @@ public final class ResponsesRoutes extends AllDirectives {
         }
     }
 
-    private void remember(String id, JsonNode request, ObjectNode response) {
+    private void remember(String id, JsonNode request, ObjectNode response, String owner) {
         if (request.path("store").asBoolean(true)) {
             synchronized (store) {
-                store.put(id, new Stored(request, response));
+                store.put(id, new Stored(request, response, owner));
             }
         }
     }
 
-    private Optional<Stored> stored(String id) {
+    /** The response {@code id} if {@code caller} made it: another key's is as good as absent (404). */
+    private Optional<Stored> stored(String id, String caller) {
         synchronized (store) {
-            return Optional.ofNullable(store.get(id));
+            return Optional.ofNullable(store.get(id)).filter(s -> s.owner().equals(caller));
         }
     }
 
     /** The conversation before {@code previousId}, as chat messages, oldest first. */
-    private List<JsonNode> history(String previousId) {
+    private List<JsonNode> history(String previousId, String caller) {
         if (previousId == null || previousId.isEmpty()) {
             return List.of();
         }
@@ -281,7 +291,7 @@ public final class ResponsesRoutes extends AllDirectives {
         String at = previousId;
         while (at != null && !at.isEmpty() && chain.size() < HISTORY_LIMIT) {
             String current = at;
-            Stored s = stored(current).orElseThrow(() -> new IllegalArgumentException(
+            Stored s = stored(current, caller).orElseThrow(() -> new IllegalArgumentException(
                     "previous_response_id \"" + current + "\" was not found"));
             chain.addFirst(s);
             at = s.request().path("previous_response_id").asText(null);
@@ -293,13 +303,13 @@ public final class ResponsesRoutes extends AllDirectives {
         return out;
     }
 
-    private HttpResponse fetch(String id) {
-        return stored(id).map(s -> HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, s.response().toString()))
+    private HttpResponse fetch(String id, String caller) {
+        return stored(id, caller).map(s -> HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, s.response().toString()))
                 .orElseGet(() -> notFound(id));
     }
 
-    private HttpResponse inputItems(String id) {
-        return stored(id).map(s -> {
+    private HttpResponse inputItems(String id, String caller) {
+        return stored(id, caller).map(s -> {
             ObjectNode list = json.createObjectNode().put("object", "list");
             ArrayNode data = list.putArray("data");
             JsonNode input = s.request().path("input");
@@ -317,10 +327,10 @@ public final class ResponsesRoutes extends AllDirectives {
         }).orElseGet(() -> notFound(id));
     }
 
-    private HttpResponse remove(String id) {
+    private HttpResponse remove(String id, String caller) {
         Stored removed;
         synchronized (store) {
-            removed = store.remove(id);
+            removed = store.get(id) != null && store.get(id).owner().equals(caller) ? store.remove(id) : null;
         }
         if (removed == null) {
             return notFound(id);

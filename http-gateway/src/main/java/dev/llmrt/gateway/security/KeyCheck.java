@@ -100,6 +100,10 @@ public final class KeyCheck {
                 return refuse(anthropic, 403, "admin_key_required",
                         "this route changes the cluster and needs an admin key");
             }
+            if (showsOtherTenants(path) && !key.get().admin()) {
+                return refuse(anthropic, 403, "admin_key_required",
+                        "this route shows other keys' requests or the cluster's inner state and needs an admin key");
+            }
             HttpRequest withKey = request.addAttribute(KEY, key.get());
             if (limiter == null || !key.get().limits().any() || !counted(request, path)) {
                 return handler.apply(withKey);
@@ -207,6 +211,26 @@ public final class KeyCheck {
         Optional<String> bearer = request.getHeader("Authorization").map(HttpHeader::value)
                 .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7)).map(v -> v.substring(7).trim());
         return bearer.isPresent() ? bearer : request.getHeader("x-api-key").map(HttpHeader::value).map(String::trim);
+    }
+
+    /**
+     * Routes that show other tenants' prompts and answers, or the cluster's inner state: the
+     * recorder, the logs, the status and its events, the dashboard that reads them. An admin's.
+     */
+    static boolean showsOtherTenants(String path) {
+        String p = path.startsWith("/exp/vDD4.40") ? path.substring("/exp/vDD4.40".length()) : path;
+        return p.equals("/engines/requests") || p.equals("/logs") || p.startsWith("/logs/") || p.equals("/status")
+                || p.startsWith("/status/") || p.equals("/dashboard") || p.startsWith("/dashboard/");
+    }
+
+    /** Whether the caller may change the cluster: an admin key, or keys are off (no key rides on the request). */
+    public static boolean mayChangeTheCluster(HttpRequest request) {
+        return request.getAttribute(KEY).map(ApiKeys.Key::admin).orElse(true);
+    }
+
+    /** Whether the caller may see {@code model}: with keys off, or a key that may use it. */
+    public static boolean maySee(HttpRequest request, String model) {
+        return request.getAttribute(KEY).map(k -> k.admin() || k.mayUse(model)).orElse(true);
     }
 
     /** model-runner's routes that load, unload or configure: an admin's. */

@@ -99,10 +99,17 @@ public final class KeysRoutes extends AllDirectives {
         StoredKey stored = new StoredKey(name, HexFormat.of().formatHex(ApiKeys.sha256(key)), List.copyOf(models), admin,
                 req.path("rpm").asInt(0), req.path("tpm").asLong(0), req.path("max_concurrent").asInt(0),
                 req.path("max_streams").asInt(0), Instant.now().getEpochSecond());
-        return cluster.put(stored).thenApplyAsync(majority -> HttpResponse.create().withStatus(StatusCodes.CREATED)
-                .withEntity(ContentTypes.APPLICATION_JSON, json.createObjectNode().put("name", name).put("key", key)
-                        .put("admin", admin).put("note", "the key is shown this once; the cluster keeps only its SHA-256")
-                        .toString()), callbacks);
+        return cluster.put(stored).exceptionally(e -> false).thenComposeAsync(majority -> {
+            if (!majority) {
+                // not confirmed: it could be lost (a partition's losing side): take it back, and say so
+                return cluster.remove(name).exceptionally(e -> false).thenApply(x -> notConfirmed("key '" + name
+                        + "' was not made: a majority of the cluster's nodes did not confirm it in time"));
+            }
+            return done(HttpResponse.create().withStatus(StatusCodes.CREATED)
+                    .withEntity(ContentTypes.APPLICATION_JSON, json.createObjectNode().put("name", name).put("key", key)
+                            .put("admin", admin).put("note", "the key is shown this once; the cluster keeps only its SHA-256")
+                            .toString()));
+        }, callbacks);
     }
 
     private CompletionStage<HttpResponse> revoke(String name) {
@@ -113,7 +120,17 @@ public final class KeysRoutes extends AllDirectives {
         if (keys.all().stream().noneMatch(k -> k.name().equals(name))) {
             return done(OpenAiErrors.notFound("key_not_found", "no key named '" + name + "'"));
         }
-        return cluster.remove(name).thenApplyAsync(ok -> ok(json.createObjectNode().put("revoked", name)), callbacks);
+        // revoked here at once (the write is local first); a 503 says the rest of the cluster may not have it yet
+        return cluster.remove(name).exceptionally(e -> false).thenApplyAsync(majority -> majority
+                ? ok(json.createObjectNode().put("revoked", name)) : notConfirmed("key '" + name
+                + "' is revoked on this node, but a majority of the cluster's nodes did not confirm it in time: it may still "
+                + "work on others"), callbacks);
+    }
+
+    /** A key change a majority of the nodes did not confirm in time, as _configure answers it. */
+    private static HttpResponse notConfirmed(String what) {
+        return OpenAiErrors.refused(503, "not_confirmed", what + " (a partition, or nodes down); retry",
+                java.time.Duration.ofSeconds(1));
     }
 
     private static HttpResponse ok(JsonNode body) {
