@@ -230,7 +230,12 @@ public final class LlmrtNode {
             AtomicReference<ActorRef<ReplicatedMap.Command<BlobHolder>>> holders = new AtomicReference<>();
             Duration registryTimeout = config.getDuration("llmrt.store.registry-timeout");
             Duration writeTimeout = config.getDuration("llmrt.store.write-timeout");
-            ModelFiles files = new ModelFiles(store, new RegistryClient(registryTimeout), registryTimeout, transfers,
+            int partials = store.removePartials(Duration.ofMinutes(10));
+            if (partials > 0) {
+                ctx.getLog().info("removed {} half-done download(s) an earlier run left in {}", partials, store.dir().resolve("tmp"));
+            }
+            ModelFiles files = new ModelFiles(store, new RegistryClient(registryTimeout,
+                    Set.copyOf(config.getStringList("llmrt.store.allowed-registries"))), registryTimeout, transfers,
                     cluster.selfMember().address().toString(), selfAccess::get,
                     // on a majority, before the model itself is: a node that hears of the model hears of its holder
                     h -> holders.get().tell(new ReplicatedMap.PutOnMajority<>(h.key(), h, writeTimeout, system.ignoreRef())),
@@ -311,7 +316,8 @@ public final class LlmrtNode {
                     configuring, configure, models, openAi.details(), json, Materializer.matFromSystem(system),
                     gatewaySettings.bodyReadTimeout());
             ResponsesRoutes responses = new ResponsesRoutes(openAi::inferIfInference, json, Materializer.matFromSystem(system),
-                    gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"));
+                    gatewaySettings.bodyReadTimeout(), config.getInt("llmrt.gateway.responses-kept"),
+                    config.getBytes("llmrt.gateway.responses-kept-bytes"));
             // API keys made at run time, shared by every gateway; each key's limits in one sharded entity
             // keys fail closed: unknown until the cluster's are read from durable state; once on, on for good
             gatewaySettings.apiKeys().expectClusterKeys().rememberedIn(keysMemory(state));

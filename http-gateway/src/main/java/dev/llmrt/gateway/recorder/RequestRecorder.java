@@ -33,22 +33,27 @@ public final class RequestRecorder {
         final String model;
         final String method;
         final String url;
+        /** At most the first max-body-bytes of the body (kept cut: the recorder's memory is bounded in bytes). */
         final byte[] request;
+        final int requestLength;
         final long timestamp;
         final String userAgent;
         final String origin;
         volatile int status;
         volatile byte[] response;
+        volatile int responseLength;
         /** A streamed answer's events as they came: put together into {@link #response} when first read. */
         volatile String streamed;
         volatile String error;
 
-        Record(String id, String model, String method, String url, byte[] request, String userAgent, String origin) {
+        Record(String id, String model, String method, String url, byte[] request, int requestLength, String userAgent,
+               String origin) {
             this.id = id;
             this.model = model;
             this.method = method;
             this.url = url;
             this.request = request;
+            this.requestLength = requestLength;
             this.timestamp = System.currentTimeMillis() / 1000;
             this.userAgent = userAgent;
             this.origin = origin;
@@ -82,7 +87,7 @@ public final class RequestRecorder {
         if (perModel <= 0) {
             return null;
         }
-        Record r = new Record(id, model, method, url, body, userAgent, origin);
+        Record r = new Record(id, model, method, url, cut(body), body == null ? 0 : body.length, userAgent, origin);
         ArrayDeque<Record> records = byModel.computeIfAbsent(model, m -> new ArrayDeque<>(perModel));
         synchronized (records) {
             if (records.size() == perModel) {
@@ -100,9 +105,10 @@ public final class RequestRecorder {
         }
         r.status = status;
         if (status >= 400) {
-            r.error = text(response);
+            r.error = text(response, response == null ? 0 : response.length);
         } else {
-            r.response = response;
+            r.responseLength = response == null ? 0 : response.length;
+            r.response = cut(response);
         }
         listeners.forEach(l -> l.accept(r));
     }
@@ -163,13 +169,15 @@ public final class RequestRecorder {
 
     private ObjectNode toJson(Record r) {
         ObjectNode o = json.createObjectNode().put("id", r.id).put("model", r.model).put("method", r.method)
-                .put("url", r.url).put("request", text(r.request));
+                .put("url", r.url).put("request", text(r.request, r.requestLength));
         if (r.response == null && r.streamed != null) {
-            r.response = StreamedAnswer.assemble(json, r.streamed).getBytes(StandardCharsets.UTF_8);
+            byte[] assembled = StreamedAnswer.assemble(json, r.streamed).getBytes(StandardCharsets.UTF_8);
+            r.responseLength = assembled.length;
+            r.response = cut(assembled);
             r.streamed = null;
         }
         if (r.response != null) {
-            o.put("response", text(r.response));
+            o.put("response", text(r.response, r.responseLength));
         }
         if (r.error != null) {
             o.put("error", r.error);
@@ -184,13 +192,17 @@ public final class RequestRecorder {
         return o;
     }
 
-    private String text(byte[] bytes) {
+    /** The first max-body-bytes of a body: all a record keeps of it. */
+    private byte[] cut(byte[] bytes) {
+        return bytes == null || bytes.length <= maxBodyBytes ? bytes : java.util.Arrays.copyOf(bytes, maxBodyBytes);
+    }
+
+    /** A kept body, saying how long it was when it was cut. */
+    private String text(byte[] bytes, int length) {
         if (bytes == null) {
             return "";
         }
-        if (bytes.length <= maxBodyBytes) {
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
-        return new String(bytes, 0, maxBodyBytes, StandardCharsets.UTF_8) + "... (" + bytes.length + " bytes, cut)";
+        String kept = new String(bytes, 0, Math.min(bytes.length, maxBodyBytes), StandardCharsets.UTF_8);
+        return length <= maxBodyBytes ? kept : kept + "... (" + length + " bytes, cut)";
     }
 }

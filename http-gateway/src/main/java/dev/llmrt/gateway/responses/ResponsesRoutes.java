@@ -54,7 +54,7 @@ public final class ResponsesRoutes extends AllDirectives {
 
     /** A created response and the request it answered. */
     /** A kept response, with the API key that made it ("" with keys off): only that key sees it. */
-    private record Stored(JsonNode request, ObjectNode response, String owner) {}
+    private record Stored(JsonNode request, ObjectNode response, String owner, long bytes) {}
 
     /** Who asks: their API key's name, or "" when keys are off. */
     private static String caller(HttpRequest request) {
@@ -69,10 +69,20 @@ public final class ResponsesRoutes extends AllDirectives {
     private final Duration bodyTimeout;
     private final int keep;
     private final Map<String, Stored> store;
+    private final long keepBytes;
+    /** Bytes of what {@link #store} holds (its requests' and responses' JSON). */
+    private long storedBytes;
 
     /** @param infer the OpenAI request path; @param keep how many responses this gateway remembers */
     public ResponsesRoutes(Function<HttpRequest, CompletionStage<HttpResponse>> infer, ObjectMapper json,
                            Materializer materializer, Duration bodyTimeout, int keep) {
+        this(infer, json, materializer, bodyTimeout, keep, Long.MAX_VALUE);
+    }
+
+    /** @param keepBytes how many bytes of requests and responses it remembers at most (the oldest go first) */
+    public ResponsesRoutes(Function<HttpRequest, CompletionStage<HttpResponse>> infer, ObjectMapper json,
+                           Materializer materializer, Duration bodyTimeout, int keep, long keepBytes) {
+        this.keepBytes = keepBytes;
         this.infer = infer;
         this.json = json;
         this.translate = new ResponsesTranslation(json);
@@ -83,7 +93,7 @@ public final class ResponsesRoutes extends AllDirectives {
         this.store = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Stored> eldest) {
-                return size() > ResponsesRoutes.this.keep;
+                return false; // remember() evicts, by count and by bytes
             }
         };
     }
@@ -270,7 +280,14 @@ public final class ResponsesRoutes extends AllDirectives {
     private void remember(String id, JsonNode request, ObjectNode response, String owner) {
         if (request.path("store").asBoolean(true)) {
             synchronized (store) {
-                store.put(id, new Stored(request, response, owner));
+                long bytes = request.toString().length() + response.toString().length();
+                Stored previous = store.put(id, new Stored(request, response, owner, bytes));
+                storedBytes += bytes - (previous == null ? 0 : previous.bytes());
+                var eldest = store.entrySet().iterator();
+                while (eldest.hasNext() && (store.size() > keep || storedBytes > keepBytes)) {
+                    storedBytes -= eldest.next().getValue().bytes();
+                    eldest.remove();
+                }
             }
         }
     }
@@ -331,6 +348,9 @@ public final class ResponsesRoutes extends AllDirectives {
         Stored removed;
         synchronized (store) {
             removed = store.get(id) != null && store.get(id).owner().equals(caller) ? store.remove(id) : null;
+            if (removed != null) {
+                storedBytes -= removed.bytes();
+            }
         }
         if (removed == null) {
             return notFound(id);

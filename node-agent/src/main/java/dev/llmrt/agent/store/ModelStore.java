@@ -42,6 +42,29 @@ public final class ModelStore {
         return dir;
     }
 
+    /**
+     * Removes downloads a node left half-done in {@code tmp/} (it died, or its JVM was killed): those
+     * not written to for {@code olderThan} (a download in progress writes every second). Returns how many.
+     */
+    public int removePartials(java.time.Duration olderThan) {
+        Path tmpDir = dir.resolve("tmp");
+        if (!Files.isDirectory(tmpDir)) {
+            return 0;
+        }
+        int removed = 0;
+        long before = System.currentTimeMillis() - olderThan.toMillis();
+        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(tmpDir)) {
+            for (Path f : files) {
+                if (Files.getLastModifiedTime(f).toMillis() < before && Files.deleteIfExists(f)) {
+                    removed++;
+                }
+            }
+        } catch (IOException e) {
+            // best effort: what is left is removed at a later start
+        }
+        return removed;
+    }
+
     /** Where the blob is, or would be once written. */
     public Path blob(String digest) {
         return dir.resolve("blobs").resolve("sha256").resolve(Digests.hex(digest));
@@ -68,6 +91,11 @@ public final class ModelStore {
         try (OutputStream out = Files.newOutputStream(tmp)) {
             byte[] buf = new byte[1 << 20];
             for (int n; (n = in.read(buf)) > 0; ) {
+                if (size >= 0 && written + n > size) {
+                    // a source that sends more than the manifest declared is cut here, not when the disk is full
+                    throw new DigestMismatch("blob " + digest + " was refused: its source sent more than the " + size
+                            + " bytes declared");
+                }
                 md.update(buf, 0, n);
                 out.write(buf, 0, n);
                 written += n;

@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * registries' bearer-token challenge. Blocking: callers run it off the actor threads.
  */
 public final class RegistryClient {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RegistryClient.class);
     private static final String MANIFEST_ACCEPT = String.join(", ", ModelArtifact.MANIFEST_OCI, ModelArtifact.MANIFEST_DOCKER);
     private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
 
@@ -54,11 +55,26 @@ public final class RegistryClient {
     /** Tokens the registries' auth services gave, by registry and scope. */
     private final Map<String, String> tokens = new ConcurrentHashMap<>();
 
+    /** Redirects followed for one request at most (registries send blob downloads to a CDN: one or two). */
+    static final int MAX_REDIRECTS = 5;
+    /**
+     * Hosts besides a registry's own whose token service ({@code realm}) may be asked, with the
+     * caller's credentials: Docker Hub's registry hands out tokens from another host.
+     */
+    private final java.util.Set<String> allowedAuthHosts;
+
     /** @param timeout for one request's answer to start (a blob's body may take longer) */
     public RegistryClient(Duration timeout) {
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL)
+        this(timeout, java.util.Set.of("auth.docker.io"));
+    }
+
+    /** @param allowedAuthHosts {@code llmrt.store.allowed-registries}: token services on other hosts that may be asked */
+    public RegistryClient(Duration timeout, java.util.Set<String> allowedAuthHosts) {
+        // redirects are followed here, not by the client: a redirect to another host must not carry credentials
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER)
                 .version(HttpClient.Version.HTTP_1_1).build();
         this.timeout = timeout;
+        this.allowedAuthHosts = java.util.Set.copyOf(allowedAuthHosts);
     }
 
     public Manifest manifest(ModelReference ref, String credential) throws IOException {
@@ -165,7 +181,7 @@ public final class RegistryClient {
         }
         String challenge = r.headers().firstValue("WWW-Authenticate").orElse("");
         closeQuietly(r);
-        String authorization = authorize(challenge, scope, credential);
+        String authorization = authorize(ref, challenge, scope, credential);
         if (authorization == null) {
             throw new RegistryException(RegistryException.Kind.UNAUTHORIZED, "the registry " + ref.registry()
                     + " asks for credentials" + (credential == null ? " (none were given)" : " and refused the ones given"));
@@ -186,15 +202,51 @@ public final class RegistryClient {
         if (authorization != null) {
             b.header("Authorization", authorization);
         }
+        HttpRequest sent = b.build();
         try {
-            return http.send(b.build(), handler);
+            HttpResponse<T> r = http.send(sent, handler);
+            for (int redirects = 0; isRedirect(r.statusCode()) && (sent.method().equals("GET") || sent.method().equals("HEAD"));
+                 redirects++) {
+                Optional<String> location = r.headers().firstValue("Location");
+                if (location.isEmpty()) {
+                    return r;
+                }
+                closeQuietly(r);
+                if (redirects == MAX_REDIRECTS) {
+                    throw new RegistryException(RegistryException.Kind.FAILED, "the registry redirected " + sent.uri()
+                            + " more than " + MAX_REDIRECTS + " times");
+                }
+                URI next = sent.uri().resolve(location.get());
+                if (!"http".equals(next.getScheme()) && !"https".equals(next.getScheme())
+                        || ("https".equals(sent.uri().getScheme()) && "http".equals(next.getScheme()))) {
+                    throw new RegistryException(RegistryException.Kind.FAILED, "the registry redirected to " + next.getScheme()
+                            + ": refused");
+                }
+                boolean sameHost = sameHost(sent.uri(), next);
+                URI from = sent.uri();
+                // credentials stay with the host they were given for (a CDN's signed URL needs none)
+                sent = HttpRequest.newBuilder(sent, (name, value) -> sameHost || !name.equalsIgnoreCase("Authorization"))
+                        .uri(next).build();
+                log.debug("registry redirect {} -> {}", from, next);
+                r = http.send(sent, handler);
+            }
+            return r;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
     }
 
-    private String authorize(String challenge, String scope, String credential) throws IOException {
+    private static boolean isRedirect(int status) {
+        return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    }
+
+    private static boolean sameHost(URI a, URI b) {
+        return a.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost()) && a.getPort() == b.getPort()
+                && a.getScheme().equals(b.getScheme());
+    }
+
+    private String authorize(ModelReference ref, String challenge, String scope, String credential) throws IOException {
         if (challenge.regionMatches(true, 0, "Basic", 0, 5)) {
             return credential != null && credential.contains(":")
                     ? "Basic " + Base64.getEncoder().encodeToString(credential.getBytes(StandardCharsets.UTF_8)) : null;
@@ -210,6 +262,25 @@ public final class RegistryClient {
         String realm = params.get("realm");
         if (realm == null) {
             return null;
+        }
+        URI realmUri;
+        try {
+            realmUri = URI.create(realm);
+        } catch (IllegalArgumentException e) {
+            throw new RegistryException(RegistryException.Kind.FAILED, "the registry " + ref.registry() + " named a token service "
+                    + "that is not a URL: refused");
+        }
+        URI registryUri = URI.create(base(ref));
+        boolean ownHost = realmUri.getHost() != null && realmUri.getHost().equalsIgnoreCase(registryUri.getHost());
+        if (!ownHost && (realmUri.getHost() == null || !allowedAuthHosts.contains(realmUri.getHost().toLowerCase(java.util.Locale.ROOT)))) {
+            // a realm may name any URL (a metadata address, a service on loopback): only the registry's own host, or one allowed
+            throw new RegistryException(RegistryException.Kind.UNAUTHORIZED, "the registry " + ref.registry()
+                    + " sends its token requests to " + realmUri.getHost() + ", which is neither its own host nor in "
+                    + "llmrt.store.allowed-registries: refused");
+        }
+        if (!"https".equals(realmUri.getScheme()) && !("http".equals(realmUri.getScheme()) && ref.plainHttp())) {
+            throw new RegistryException(RegistryException.Kind.UNAUTHORIZED, "the registry " + ref.registry()
+                    + " sends its token requests over " + realmUri.getScheme() + ": refused");
         }
         StringBuilder uri = new StringBuilder(realm).append(realm.contains("?") ? "&" : "?");
         Optional.ofNullable(params.get("service")).ifPresent(s -> uri.append("service=").append(enc(s)).append('&'));
