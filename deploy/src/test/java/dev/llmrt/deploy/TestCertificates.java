@@ -41,6 +41,34 @@ final class TestCertificates implements AutoCloseable {
         return new TestCertificates(dir);
     }
 
+    /**
+     * Another node's certificate from this CA, with subject {@code cn} and that name alone as its
+     * subject alternative name, in a directory of its own (with ca.crt).
+     */
+    TestCertificates leaf(String cn) throws Exception {
+        Path other = Files.createTempDirectory("llmrt-tls-leaf");
+        Files.copy(dir.resolve("ca.crt"), other.resolve("ca.crt"));
+        // its own names too: Pekko's engine matches a peer's subject names (CN and SANs) against its own
+        Files.writeString(other.resolve("san.ext"), "subjectAltName = DNS:" + cn + "\nextendedKeyUsage = serverAuth, clientAuth\n");
+        openssl(other, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=" + cn);
+        openssl(other, "x509", "-req", "-in", "tls.csr", "-CA", dir.resolve("ca.crt").toString(), "-CAkey",
+                dir.resolve("ca.key").toString(), "-CAcreateserial", "-out", "tls.crt", "-days", "2", "-extfile", "san.ext");
+        return new TestCertificates(other);
+    }
+
+    /** Artery's TLS transport with this directory's key, certificate and CA. */
+    String artery() {
+        return """
+                pekko.remote.artery.transport = tls-tcp
+                pekko.remote.artery.ssl.ssl-engine-provider = "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider"
+                pekko.remote.artery.ssl.rotating-keys-engine {
+                  key-file = "%1$s/tls.key"
+                  cert-file = "%1$s/tls.crt"
+                  ca-cert-file = "%1$s/ca.crt"
+                }
+                """.formatted(dir);
+    }
+
     private static void openssl(Path dir, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(OPENSSL));
         command.addAll(List.of(args));

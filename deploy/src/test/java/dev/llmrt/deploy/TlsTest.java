@@ -73,4 +73,39 @@ class TlsTest {
             }
         }
     }
+
+    /**
+     * Nodes that must not join can't: one whose certificate another CA signed, and one whose subject
+     * differs (the engine accepts only peers whose subject matches its own). And keys hold over HTTPS.
+     */
+    @Test
+    void nodesWithTheWrongCertificateCannotJoinAndKeysHoldOverHttps() throws Exception {
+        TestCertificates tls = TestCertificates.make();
+        TestCertificates otherCa = TestCertificates.make(); // same subject, another CA
+        TestCertificates otherSubject = tls.leaf("someone-else");
+        String models = "llmrt.models = [ { name = \"tiny\", backend = sim, runtime-flags = [\"--max-tokens=3\"] } ]\n";
+        try (tls; otherCa; otherSubject; InJvmCluster cluster = new InJvmCluster(models)) {
+            LlmrtNode.Started first = cluster.start(tls.artery() + tls.gatewayTls() + "llmrt.gateway.admin-key = \"llmrt-tls-admin\"");
+            cluster.start(otherCa.artery());
+            cluster.start(otherSubject.artery());
+            // they try to join for a while: the handshakes fail, and the first node never sees them up
+            long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (System.nanoTime() < until) {
+                assertEquals(1, cluster.membersUp(), "a node with a certificate the cluster doesn't accept joined");
+                Thread.sleep(500);
+            }
+            assertEquals(1, cluster.members(), "nor is it even joining");
+
+            HttpClient https = tls.trustingClient();
+            String chat = "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+            HttpResponse<String> noKey = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + first.port()
+                    + "/v1/chat/completions")).timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(chat)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(401, noKey.statusCode(), noKey.body());
+            HttpResponse<String> withKey = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + first.port()
+                    + "/v1/chat/completions")).header("Authorization", "Bearer llmrt-tls-admin").timeout(Duration.ofSeconds(60))
+                    .POST(HttpRequest.BodyPublishers.ofString(chat)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, withKey.statusCode(), withKey.body());
+        }
+    }
 }
