@@ -66,7 +66,7 @@ class ClusterPlacementTest {
     private static HttpResponse<String> chat(LlmrtNode.Started via, String model) throws Exception {
         return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.port() + "/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\"" + model + "\",\"max_tokens\":1,\"messages\":[]}")).build(), HttpResponse.BodyHandlers.ofString());
+                        "{\"model\":\"" + model + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** Which node (A=0, B=1, C=2) runs the model, and on which GPUs. */

@@ -196,7 +196,7 @@ class GatewayEndToEndTest {
         HttpResponse<String> bad = post("/v1/chat/completions", "{\"model\": \"sim/chat\", ");
         assertEquals(400, bad.statusCode());
         assertEquals("invalid_request_error", error(bad).get("type").asText());
-        HttpResponse<String> missing = post("/v1/chat/completions", "{\"messages\":[]}");
+        HttpResponse<String> missing = post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertEquals(400, missing.statusCode());
         assertTrue(error(missing).get("message").asText().contains("'model' is required"));
         assertEquals(400, post("/v1/chat/completions", "[1,2]").statusCode());

@@ -63,6 +63,20 @@ class HostileRequestsTest {
         for (String w : new String[] {"5", "{}", "true", "[1]"}) {
             cases.add(Case.chat(MESSAGES + ",\"stop\":" + w, "stop"));
         }
+        // malformed messages: what backends answer with a 500, or run anyway
+        for (String m : new String[] {"[]", "[1]", "[\"hi\"]", "[null]", "[[]]", "[{}]", "[{\"content\":\"hi\"}]",
+                "[{\"role\":5,\"content\":\"hi\"}]", "[{\"role\":null,\"content\":\"hi\"}]", "[{\"role\":\"wizard\",\"content\":\"hi\"}]",
+                "[{\"role\":[\"user\"],\"content\":\"hi\"}]", "[{\"role\":\"user\",\"content\":5}]",
+                "[{\"role\":\"user\",\"content\":true}]", "[{\"role\":\"user\",\"content\":{\"text\":\"hi\"}}]",
+                "[{\"role\":\"user\",\"content\":[5]}]", "[{\"role\":\"user\",\"content\":[\"hi\"]}]",
+                "[{\"role\":\"user\",\"content\":[{}]}]", "[{\"role\":\"user\",\"content\":[{\"type\":\"video\"}]}]",
+                "[{\"role\":\"user\",\"content\":[{\"type\":5}]}]", "[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]",
+                "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":5}]}]",
+                "[{\"role\":\"user\",\"content\":\"hi\",\"name\":5}]", "[{\"role\":\"tool\",\"content\":\"x\",\"tool_call_id\":[]}]",
+                "[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":\"x\"}]",
+                "[{\"role\":\"user\",\"content\":\"hi\"},7]", "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"bot\"}]"}) {
+            cases.add(Case.chat("\"messages\":" + m, "messages"));
+        }
         for (String w : new String[] {"5", "[]", "{}", "true", "1.5", "[\"sim/fast\"]"}) {
             cases.add(new Case("POST", "/v1/chat/completions", ("{\"model\":" + w + "," + MESSAGES + "}").getBytes(StandardCharsets.UTF_8), "model"));
         }
@@ -171,6 +185,35 @@ class HostileRequestsTest {
                     .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"sim/fast\"," + MESSAGES + ",\"max_tokens\":3,\"n\":1}"))
                     .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, ok.statusCode(), "a normal request after them all: " + ok.body());
+        }
+    }
+
+    /** Bodies real clients send (tools, images as content parts, JSON schemas, multi-part text): they pass. */
+    @Test
+    void validRequestsThatRealClientsSendPass() throws Exception {
+        String[] bodies = {
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\",\"content\":\"hi\"}]}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"developer\",\"content\":[{\"type\":\"text\",\"text\":\"be brief\"}]},"
+                        + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"what is this?\"},{\"type\":\"image_url\","
+                        + "\"image_url\":{\"url\":\"data:image/png;base64,iVBORw0KGgo=\",\"detail\":\"low\"}}]}]}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"}],\"tools\":[{\"type\":\"function\","
+                        + "\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}],"
+                        + "\"tool_choice\":\"auto\"}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"},{\"role\":\"assistant\",\"content\":null,"
+                        + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{}\"}}]},"
+                        + "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"sunny\"}]}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"json\",\"name\":\"ann\"}],\"response_format\":{\"type\":"
+                        + "\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\"}}},\"stream_options\":null}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"AA==\","
+                        + "\"format\":\"wav\"}},{\"type\":\"text\",\"text\":\"transcribe\"}]}]}"};
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            int port = cluster.start("").port();
+            for (String body : bodies) {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                        .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), body + " -> " + r.body());
+            }
         }
     }
 

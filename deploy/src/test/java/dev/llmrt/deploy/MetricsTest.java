@@ -49,7 +49,7 @@ class MetricsTest {
         assertEquals(200, post(chat, "openwebui").statusCode());
         assertEquals(200, post("{\"model\":\"sim/tiny\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", null)
                 .statusCode());
-        assertEquals(404, post("{\"model\":\"no-such-model\",\"messages\":[]}", null).statusCode());
+        assertEquals(404, post("{\"model\":\"no-such-model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", null).statusCode());
         assertEquals(400, post("{not json", null).statusCode());
     }
 

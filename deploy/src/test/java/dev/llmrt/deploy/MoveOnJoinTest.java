@@ -53,7 +53,7 @@ class MoveOnJoinTest {
     private static int chat(String model) throws Exception {
         return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/v1/chat/completions"))
                 .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\"" + model + "\",\"max_tokens\":1,\"messages\":[]}")).build(),
+                        "{\"model\":\"" + model + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode();
     }
 

@@ -92,6 +92,9 @@ final class RequestPeek {
                 } else if (completion && name.equals("stop") && value == JsonToken.START_ARRAY) {
                     stopWords(p);
                     continue; // read whole
+                } else if (completion && name.equals("messages") && value == JsonToken.START_ARRAY) {
+                    chatMessages(p, limits);
+                    continue; // read whole
                 } else if (completion) {
                     long tokens = completionField(p, name, value, limits);
                     if (tokens >= 0) {
@@ -165,6 +168,104 @@ final class RequestPeek {
             default -> { }
         }
         return -1;
+    }
+
+    private static final java.util.Set<String> ROLES = java.util.Set.of("system", "developer", "user", "assistant", "tool",
+            "function");
+    private static final java.util.Set<String> PART_TYPES = java.util.Set.of("text", "image_url", "input_audio", "file",
+            "refusal");
+
+    /**
+     * Chat messages (the array's start already read): at least one, each an object with a string
+     * {@code role} OpenAI knows, {@code content} a string, null or an array of content parts (objects
+     * of a known {@code type}, a text part's {@code text} a string), {@code name} and
+     * {@code tool_call_id} strings. What backends choke on is refused here, naming the message.
+     */
+    private static void chatMessages(JsonParser p, Limits limits) throws IOException {
+        int n = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String at = "messages[" + n + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw new Invalid("messages", "'" + at + "' must be an object with a 'role'");
+            }
+            String role = null;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                switch (field) {
+                    case "role" -> {
+                        if (v != JsonToken.VALUE_STRING || !ROLES.contains(p.getText())) {
+                            throw new Invalid("messages", "'" + at + ".role' must be one of " + new java.util.TreeSet<>(ROLES));
+                        }
+                        role = p.getText();
+                    }
+                    case "content" -> content(p, v, at, limits);
+                    case "name", "tool_call_id" -> {
+                        if (v != JsonToken.VALUE_STRING && v != JsonToken.VALUE_NULL) {
+                            throw new Invalid("messages", "'" + at + "." + field + "' must be a string");
+                        }
+                    }
+                    case "tool_calls" -> {
+                        if (v != JsonToken.START_ARRAY && v != JsonToken.VALUE_NULL) {
+                            throw new Invalid("messages", "'" + at + ".tool_calls' must be an array");
+                        }
+                        skip(p, v, "messages", limits.maxDepth());
+                    }
+                    default -> skip(p, v, "messages", limits.maxDepth());
+                }
+            }
+            if (role == null) {
+                throw new Invalid("messages", "'" + at + ".role' is required");
+            }
+            n++;
+        }
+        if (n == 0) {
+            throw new Invalid("messages", "'messages' must hold at least one message");
+        }
+    }
+
+    /** A message's content: a string, null, or an array of content parts. */
+    private static void content(JsonParser p, JsonToken v, String at, Limits limits) throws IOException {
+        if (v == JsonToken.VALUE_STRING || v == JsonToken.VALUE_NULL) {
+            return;
+        }
+        if (v != JsonToken.START_ARRAY) {
+            throw new Invalid("messages", "'" + at + ".content' must be a string or an array of content parts");
+        }
+        int i = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String part = at + ".content[" + i++ + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw new Invalid("messages", "'" + part + "' must be an object with a 'type'");
+            }
+            String type = null;
+            boolean text = false;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken fv = p.nextToken();
+                if (field.equals("type")) {
+                    if (fv != JsonToken.VALUE_STRING || !PART_TYPES.contains(p.getText())) {
+                        throw new Invalid("messages", "'" + part + ".type' must be one of " + new java.util.TreeSet<>(PART_TYPES));
+                    }
+                    type = p.getText();
+                } else if (field.equals("text")) {
+                    if (fv != JsonToken.VALUE_STRING) {
+                        throw new Invalid("messages", "'" + part + ".text' must be a string");
+                    }
+                    text = true;
+                } else {
+                    skip(p, fv, "messages", limits.maxDepth());
+                }
+            }
+            if (type == null) {
+                throw new Invalid("messages", "'" + part + ".type' is required");
+            }
+            if (type.equals("text") && !text) {
+                throw new Invalid("messages", "'" + part + ".text' is required for a text part");
+            }
+        }
     }
 
     /** Anthropic's ranges for Messages; {@code max_tokens} when this is it, else -1. */

@@ -155,7 +155,7 @@ class GatewayRoutesTest {
 
     @Test
     void answersAreRelayedWithTheBackendsStatusAndType() throws Exception {
-        HttpResponse<String> ok = chat("{\"model\":\"ok\",\"messages\":[]}");
+        HttpResponse<String> ok = chat("{\"model\":\"ok\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertEquals(200, ok.statusCode());
         assertEquals("{\"id\":\"x\"}", ok.body());
         HttpResponse<String> limited = chat("{\"model\":\"limited\"}");
@@ -168,7 +168,7 @@ class GatewayRoutesTest {
 
     @Test
     void everyAnswerCarriesARequestIdTheClientsOwnWhenItSentOne() throws Exception {
-        HttpResponse<String> made = chat("{\"model\":\"ok\",\"messages\":[]}");
+        HttpResponse<String> made = chat("{\"model\":\"ok\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         String id = made.headers().firstValue("X-Request-Id").orElse("");
         assertTrue(id.matches("[0-9a-f]{16}"), "an id made by the gateway: " + id);
         HttpResponse<String> kept = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
@@ -183,7 +183,7 @@ class GatewayRoutesTest {
     void badRequestsGet400And404And405And413() throws Exception {
         assertError(400, "invalid_request", chat("{not json"));
         assertError(400, "invalid_request", chat("[1,2]"));
-        assertTrue(assertError(400, "invalid_request", chat("{\"messages\":[]}")).contains("'model' is required"));
+        assertTrue(assertError(400, "invalid_request", chat("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).contains("'model' is required"));
         assertError(404, "model_not_found", chat("{\"model\":\"nope\"}"));
         assertTrue(assertError(400, "invalid_value", chat("{\"model\":\"ok\",\"max_tokens\":513}"))
                 .contains("context size of 512"), "beyond the model's context size");

@@ -196,6 +196,9 @@ public final class OllamaRoutes extends AllDirectives {
     }
 
     private CompletionStage<HttpResponse> chat(HttpRequest original, JsonNode request, boolean chat) {
+        if (chat && request.path("messages").isArray() && request.path("messages").isEmpty()) {
+            return generate(original, request); // Ollama: a chat with no messages loads (or, keep_alive 0, unloads) the model
+        }
         Optional<ModelSpec> spec = find(OllamaTranslation.model(request));
         if (spec.isEmpty()) {
             return done(error(404, "model '" + OllamaTranslation.model(request) + "' not found"));
