@@ -77,6 +77,31 @@ class HostileRequestsTest {
                 "[{\"role\":\"user\",\"content\":\"hi\"},7]", "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"bot\"}]"}) {
             cases.add(Case.chat("\"messages\":" + m, "messages"));
         }
+        // tools, tool choice, response format, logit bias, stream options of the wrong shapes
+        String[][] shaped = {{"tools", "5"}, {"tools", "\"x\""}, {"tools", "{}"}, {"tools", "[5]"}, {"tools", "[{}]"},
+                {"tools", "[{\"type\":\"function\"}]"}, {"tools", "[{\"type\":\"magic\",\"function\":{\"name\":\"f\"}}]"},
+                {"tools", "[{\"type\":\"function\",\"function\":{\"name\":5}}]"}, {"tools", "[{\"type\":\"function\",\"function\":{\"name\":\"\"}}]"},
+                {"tools", "[{\"type\":\"function\",\"function\":\"f\"}]"},
+                {"tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":\"x\"}}]"},
+                {"tool_choice", "5"}, {"tool_choice", "\"sometimes\""}, {"tool_choice", "[]"}, {"tool_choice", "true"},
+                {"response_format", "\"json\""}, {"response_format", "5"}, {"response_format", "{}"}, {"response_format", "[]"},
+                {"response_format", "{\"type\":\"yaml\"}"}, {"response_format", "{\"type\":5}"},
+                {"response_format", "{\"type\":\"json_schema\",\"json_schema\":\"x\"}"},
+                {"logit_bias", "5"}, {"logit_bias", "[]"}, {"logit_bias", "{\"50256\":\"x\"}"}, {"logit_bias", "{\"50256\":101}"},
+                {"logit_bias", "{\"1\":-1000}"}, {"stream_options", "5"}, {"stream_options", "[]"},
+                {"stream_options", "{\"include_usage\":\"yes\"}"}};
+        for (String[] f : shaped) {
+            cases.add(Case.chat(MESSAGES + ",\"" + f[0] + "\":" + f[1], f[0]));
+        }
+        // prompts and inputs of the wrong types
+        for (String w : new String[] {"5", "true", "{}", "[]", "[null]", "[1.5]", "[{}]", "[\"a\",1]", "[[1],\"a\"]", "[[\"a\"]]", "[[[1]]]"}) {
+            cases.add(new Case("POST", "/v1/completions", ("{\"model\":\"sim/fast\",\"prompt\":" + w + "}").getBytes(StandardCharsets.UTF_8),
+                    "prompt"));
+            if (!w.equals("5") && !w.equals("true") && !w.equals("{}")) {
+                cases.add(new Case("POST", "/v1/embeddings", ("{\"model\":\"sim/fast\",\"input\":" + w + "}").getBytes(StandardCharsets.UTF_8),
+                        "input"));
+            }
+        }
         for (String w : new String[] {"5", "[]", "{}", "true", "1.5", "[\"sim/fast\"]"}) {
             cases.add(new Case("POST", "/v1/chat/completions", ("{\"model\":" + w + "," + MESSAGES + "}").getBytes(StandardCharsets.UTF_8), "model"));
         }
@@ -206,8 +231,21 @@ class HostileRequestsTest {
                         + "\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\"}}},\"stream_options\":null}",
                 "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"AA==\","
                         + "\"format\":\"wav\"}},{\"type\":\"text\",\"text\":\"transcribe\"}]}]}"};
+        String[][] others = {{"/v1/completions", "{\"model\":\"sim/fast\",\"prompt\":[1,2,3],\"max_tokens\":2}"},
+                {"/v1/completions", "{\"model\":\"sim/fast\",\"prompt\":[\"a\",\"b\"],\"max_tokens\":2}"},
+                {"/v1/embeddings", "{\"model\":\"sim/embed\",\"input\":[\"a\",\"b\"]}"},
+                {"/v1/chat/completions", "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                        + "\"logit_bias\":{\"50256\":-100},\"stream_options\":{\"include_usage\":true},\"stream\":true,"
+                        + "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}},\"tools\":[{\"type\":\"function\","
+                        + "\"function\":{\"name\":\"f\"}}]}"}};
         try (InJvmCluster cluster = new InJvmCluster("")) {
             int port = cluster.start("").port();
+            for (String[] o : others) {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + o[0]))
+                        .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(o[1])).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode(), o[1] + " -> " + r.body());
+            }
             for (String body : bodies) {
                 HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
                         .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")

@@ -95,6 +95,13 @@ final class RequestPeek {
                 } else if (completion && name.equals("messages") && value == JsonToken.START_ARRAY) {
                     chatMessages(p, limits);
                     continue; // read whole
+                } else if (completion && CHECKED.contains(name)) {
+                    checked(p, name, value, limits);
+                    continue; // read whole
+                } else if (schema == Schema.EMBEDDINGS && name.equals("input") && value == JsonToken.START_ARRAY) {
+                    promptLike(p, name);
+                    input = true;
+                    continue; // read whole
                 } else if (completion) {
                     long tokens = completionField(p, name, value, limits);
                     if (tokens >= 0) {
@@ -168,6 +175,175 @@ final class RequestPeek {
             default -> { }
         }
         return -1;
+    }
+
+    /** Completion fields whose whole value is checked here (read whole, then the next field). */
+    private static final java.util.Set<String> CHECKED = java.util.Set.of("prompt", "tools", "tool_choice", "response_format",
+            "logit_bias", "stream_options");
+
+    private static void checked(JsonParser p, String name, JsonToken v, Limits limits) throws IOException {
+        if (v == JsonToken.VALUE_NULL) {
+            return;
+        }
+        switch (name) {
+            case "prompt" -> {
+                if (v == JsonToken.START_ARRAY) {
+                    promptLike(p, name);
+                } else if (v != JsonToken.VALUE_STRING) {
+                    throw new Invalid(name, PROMPT_TYPES.formatted(name));
+                }
+            }
+            case "tools" -> {
+                if (v != JsonToken.START_ARRAY) {
+                    throw new Invalid(name, "'tools' must be an array of tools");
+                }
+                tools(p, limits);
+            }
+            case "tool_choice" -> {
+                if (v == JsonToken.VALUE_STRING) {
+                    if (!java.util.Set.of("none", "auto", "required").contains(p.getText())) {
+                        throw new Invalid(name, "'tool_choice' must be \"none\", \"auto\", \"required\" or an object naming a tool");
+                    }
+                } else if (v == JsonToken.START_OBJECT) {
+                    skip(p, v, name, limits.maxDepth());
+                } else {
+                    throw new Invalid(name, "'tool_choice' must be \"none\", \"auto\", \"required\" or an object naming a tool");
+                }
+            }
+            case "response_format" -> {
+                if (v != JsonToken.START_OBJECT) {
+                    throw new Invalid(name, "'response_format' must be an object with a 'type'");
+                }
+                String type = null;
+                JsonToken t;
+                while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken fv = p.nextToken();
+                    if (field.equals("type")) {
+                        if (fv != JsonToken.VALUE_STRING || !java.util.Set.of("text", "json_object", "json_schema").contains(p.getText())) {
+                            throw new Invalid(name, "'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"");
+                        }
+                        type = p.getText();
+                    } else if (field.equals("json_schema") && fv != JsonToken.START_OBJECT && fv != JsonToken.VALUE_NULL) {
+                        throw new Invalid(name, "'response_format.json_schema' must be an object");
+                    } else {
+                        skip(p, fv, name, limits.maxDepth());
+                    }
+                }
+                if (type == null) {
+                    throw new Invalid(name, "'response_format.type' is required");
+                }
+            }
+            case "logit_bias" -> {
+                if (v != JsonToken.START_OBJECT) {
+                    throw new Invalid(name, "'logit_bias' must be an object of token ids to numbers from -100 to 100");
+                }
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    number(p, p.nextToken(), name, -100, 100);
+                }
+            }
+            case "stream_options" -> {
+                if (v != JsonToken.START_OBJECT) {
+                    throw new Invalid(name, "'stream_options' must be an object");
+                }
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken fv = p.nextToken();
+                    if (field.equals("include_usage") && fv != JsonToken.VALUE_TRUE && fv != JsonToken.VALUE_FALSE
+                            && fv != JsonToken.VALUE_NULL) {
+                        throw new Invalid(name, "'stream_options.include_usage' must be a boolean");
+                    }
+                    skip(p, fv, name, limits.maxDepth());
+                }
+            }
+            default -> skip(p, v, name, limits.maxDepth());
+        }
+    }
+
+    private static final String PROMPT_TYPES = "'%s' must be a string, an array of strings, an array of token ids or an "
+            + "array of token-id arrays";
+
+    /** A prompt or an input as an array (its start read): not empty, all strings, all token ids, or all arrays of ids. */
+    private static void promptLike(JsonParser p, String name) throws IOException {
+        int kind = 0;
+        int n = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            int k;
+            if (t == JsonToken.VALUE_STRING) {
+                k = 1;
+            } else if (t == JsonToken.VALUE_NUMBER_INT) {
+                k = 2;
+            } else if (t == JsonToken.START_ARRAY) {
+                k = 3;
+                JsonToken id;
+                while ((id = p.nextToken()) != JsonToken.END_ARRAY) {
+                    if (id != JsonToken.VALUE_NUMBER_INT) {
+                        throw new Invalid(name, PROMPT_TYPES.formatted(name));
+                    }
+                }
+            } else {
+                throw new Invalid(name, PROMPT_TYPES.formatted(name));
+            }
+            if (kind != 0 && kind != k) {
+                throw new Invalid(name, "'" + name + "' mixes kinds: " + PROMPT_TYPES.formatted(name).substring(name.length() + 3));
+            }
+            kind = k;
+            n++;
+        }
+        if (n == 0) {
+            throw new Invalid(name, "'" + name + "' must not be empty");
+        }
+    }
+
+    /** Tools (the array's start read): each an object of type "function" naming its function. */
+    private static void tools(JsonParser p, Limits limits) throws IOException {
+        int i = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String at = "tools[" + i++ + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw new Invalid("tools", "'" + at + "' must be an object");
+            }
+            String type = null;
+            boolean named = false;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                if (field.equals("type")) {
+                    if (v != JsonToken.VALUE_STRING) {
+                        throw new Invalid("tools", "'" + at + ".type' must be a string");
+                    }
+                    type = p.getText();
+                } else if (field.equals("function")) {
+                    if (v != JsonToken.START_OBJECT) {
+                        throw new Invalid("tools", "'" + at + ".function' must be an object");
+                    }
+                    while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                        String f = p.currentName();
+                        JsonToken fv = p.nextToken();
+                        if (f.equals("name")) {
+                            if (fv != JsonToken.VALUE_STRING || p.getText().isEmpty()) {
+                                throw new Invalid("tools", "'" + at + ".function.name' must be a non-empty string");
+                            }
+                            named = true;
+                        } else if (f.equals("parameters") && fv != JsonToken.START_OBJECT && fv != JsonToken.VALUE_NULL) {
+                            throw new Invalid("tools", "'" + at + ".function.parameters' must be a JSON schema object");
+                        } else {
+                            skip(p, fv, "tools", limits.maxDepth());
+                        }
+                    }
+                } else {
+                    skip(p, v, "tools", limits.maxDepth());
+                }
+            }
+            if (!"function".equals(type)) {
+                throw new Invalid("tools", "'" + at + ".type' must be \"function\"");
+            }
+            if (!named) {
+                throw new Invalid("tools", "'" + at + ".function.name' is required");
+            }
+        }
     }
 
     private static final java.util.Set<String> ROLES = java.util.Set.of("system", "developer", "user", "assistant", "tool",
