@@ -93,6 +93,11 @@ class HostileRequestsTest {
         for (String[] f : shaped) {
             cases.add(Case.chat(MESSAGES + ",\"" + f[0] + "\":" + f[1], f[0]));
         }
+        // _configure: context sizes no backend takes
+        for (String c : new String[] {"-5", "100000000000000000000", "\"big\"", "1.5", "[]", "1099511627776"}) {
+            cases.add(new Case("POST", "/engines/sim/_configure", ("{\"model\":\"sim/tiny\",\"context-size\":" + c + "}")
+                    .getBytes(StandardCharsets.UTF_8), null));
+        }
         // prompts and inputs of the wrong types
         for (String w : new String[] {"5", "true", "{}", "[]", "[null]", "[1.5]", "[{}]", "[\"a\",1]", "[[1],\"a\"]", "[[\"a\"]]", "[[[1]]]"}) {
             cases.add(new Case("POST", "/v1/completions", ("{\"model\":\"sim/fast\",\"prompt\":" + w + "}").getBytes(StandardCharsets.UTF_8),
@@ -173,7 +178,7 @@ class HostileRequestsTest {
     @Test
     void everyHostileRequestGetsA4xxInOpenAisShapeAndTheNodeStillServes() throws Exception {
         List<Case> cases = corpus();
-        assertTrue(cases.size() >= 200, "the corpus: " + cases.size());
+        assertTrue(cases.size() >= 300, "the corpus: " + cases.size());
         try (InJvmCluster cluster = new InJvmCluster("")) {
             int port = cluster.start("").port();
             List<String> wrong = new ArrayList<>();
@@ -210,6 +215,27 @@ class HostileRequestsTest {
                     .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"sim/fast\"," + MESSAGES + ",\"max_tokens\":3,\"n\":1}"))
                     .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, ok.statusCode(), "a normal request after them all: " + ok.body());
+        }
+    }
+
+    /** Broken chunked framing (a bad chunk size, a chunk longer than it said, a body cut short) is a 400, never a 500. */
+    @Test
+    void brokenFramingIs400() throws Exception {
+        try (InJvmCluster cluster = new InJvmCluster("")) {
+            int port = cluster.start("").port();
+            for (String chunks : new String[] {"ZZ\r\nabc\r\n0\r\n\r\n", "5\r\n{\"mod\r\n3\r\nabcdef\r\n0\r\n\r\n", "3\r\nabc"}) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                    s.setSoTimeout(30_000);
+                    s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                            + "Transfer-Encoding: chunked\r\n\r\n" + chunks).getBytes(StandardCharsets.US_ASCII));
+                    if (!chunks.endsWith("\r\n\r\n")) {
+                        s.shutdownOutput(); // the body ends before its last chunk
+                    }
+                    String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                            StandardCharsets.US_ASCII)).readLine();
+                    assertTrue(status != null && status.startsWith("HTTP/1.1 4"), describe(chunks.getBytes()) + " -> " + status);
+                }
+            }
         }
     }
 

@@ -227,9 +227,9 @@ public final class ConfigureRoutes extends AllDirectives {
             }
             Long contextSize = null;
             if (body.hasNonNull("context-size")) {
-                long c = body.get("context-size").asLong();
+                long c = contextSize(body.get("context-size"), "context-size");
                 if (c == -1 || c > 0) {
-                    contextSize = c; // model-runner ignores 0 and other negatives
+                    contextSize = c; // model-runner ignores 0
                 }
             }
             SpeculativeDecodingConfig speculative = body.hasNonNull("speculative")
@@ -245,6 +245,25 @@ public final class ConfigureRoutes extends AllDirectives {
         } catch (IllegalArgumentException | IOException e) {
             throw new Refusal(OpenAiErrors.badRequest(e.getMessage()));
         }
+    }
+
+    /** The largest context a configuration may ask for (llama.cpp's largest trained contexts are 1M tokens). */
+    public static final long MAX_CONTEXT_SIZE = 1L << 20;
+
+    /**
+     * A context size as a client gave it: a whole number, -1 (the model's own), 0 (ignored, as
+     * model-runner does) or 1 to {@link #MAX_CONTEXT_SIZE}; anything else is refused, naming {@code field}.
+     */
+    public static long contextSize(JsonNode value, String field) {
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+            throw new IllegalArgumentException("'" + field + "' must be a whole number of tokens, not " + value);
+        }
+        long c = value.asLong();
+        if (c < -1 || c > MAX_CONTEXT_SIZE) {
+            throw new IllegalArgumentException("'" + field + "' must be -1 (the model's own) or from 1 to " + MAX_CONTEXT_SIZE
+                    + ", not " + c);
+        }
+        return c;
     }
 
     /**

@@ -277,6 +277,10 @@ public final class OpenAiRoutes extends AllDirectives {
         if (tooLarge(cause)) {
             return OpenAiErrors.tooLarge(limit);
         }
+        if (cause instanceof EntityStreamException bad) {
+            // the client's framing was broken (a bad chunk size, a body cut short): its fault, not ours
+            return OpenAiErrors.badRequest("the request body could not be read: " + bad.info().summary());
+        }
         if (cause instanceof AskTimeoutException || cause instanceof TimeoutException) {
             log.warn("no response from a runner within {}: {}", settings.responseTimeout(), cause.toString());
             return OpenAiErrors.timeout("no response from the model's runner within " + settings.responseTimeout());

@@ -192,6 +192,13 @@ public final class OllamaRoutes extends AllDirectives {
             return Optional.of(error(403, "keep_alive and options.num_ctx configure model '" + model
                     + "' for every client of the cluster: they need an admin key; leave them out"));
         }
+        if (request.path("options").hasNonNull("num_ctx")) {
+            try {
+                dev.llmrt.gateway.ConfigureRoutes.contextSize(request.path("options").get("num_ctx"), "options.num_ctx");
+            } catch (IllegalArgumentException e) {
+                return Optional.of(error(400, e.getMessage()));
+            }
+        }
         return Optional.empty();
     }
 
