@@ -307,7 +307,8 @@ public final class LlmrtNode {
                     configure.route().orElse(recorded.route()).orElse(logs.route()));
             HealthRoutes health = new HealthRoutes(readiness(system, agent, agentRole, gatewaySettings.statusTimeout()),
                     system.executionContext());
-            ModelManager models = new ModelManager(files, storeCluster(system, storedModels, files, clusterStatus, writeTimeout), transfers, system.executionContext());
+            ModelManager models = new ModelManager(files, storeCluster(system, storedModels, files, clusterStatus, writeTimeout),
+                    transfers, system.executionContext(), config.getBoolean("llmrt.store.allow-loopback-registries"));
             // one cache of what each model is, for every API's model list; pulled models described by their config
             openAi.details().storedFrom(name -> Optional.ofNullable(files.models().get(name))
                     .map(m -> new ModelDetails.Stored(m.id(), m.config(), m.ggufSize(), m.created())));

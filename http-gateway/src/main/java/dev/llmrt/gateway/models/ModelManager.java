@@ -63,10 +63,25 @@ public final class ModelManager {
     private final Executor callbacks;
 
     public ModelManager(ModelFiles files, Cluster cluster, Executor blocking, Executor callbacks) {
+        this(files, cluster, blocking, callbacks, true);
+    }
+
+    /** @param loopbackRegistries whether registries on this host's loopback may be pulled from and pushed to */
+    public ModelManager(ModelFiles files, Cluster cluster, Executor blocking, Executor callbacks, boolean loopbackRegistries) {
         this.files = files;
         this.cluster = cluster;
         this.blocking = blocking;
         this.callbacks = callbacks;
+        this.loopbackRegistries = loopbackRegistries;
+    }
+
+    private final boolean loopbackRegistries;
+
+    /** The refusal of a registry this node may not reach, before any request to it; null when it may. */
+    private Failure unreachable(ModelReference ref) {
+        return ref.onLoopback() && !loopbackRegistries ? new Failure(403, "the registry " + ref.registry() + " is on this "
+                + "host's loopback, which is refused here (llmrt.store.allow-loopback-registries = off): a service on "
+                + "loopback is not a registry to reach from the API") : null;
     }
 
     public Map<String, StoredModel> models() {
@@ -83,6 +98,9 @@ public final class ModelManager {
             ref = ModelReference.parse(from);
         } catch (ModelReference.InvalidReference e) {
             return CompletableFuture.failedFuture(new Failure(400, "Invalid model reference: " + e.getMessage()));
+        }
+        if (unreachable(ref) != null) {
+            return CompletableFuture.failedFuture(unreachable(ref));
         }
         return CompletableFuture.supplyAsync(() -> {
             try {
@@ -207,6 +225,9 @@ public final class ModelManager {
             ref = ModelReference.parse(name);
         } catch (ModelReference.InvalidReference e) {
             return CompletableFuture.failedFuture(new Failure(400, "Invalid model reference: " + e.getMessage()));
+        }
+        if (unreachable(ref) != null) {
+            return CompletableFuture.failedFuture(unreachable(ref));
         }
         Optional<StoredModel> m = find(name);
         if (m.isEmpty()) {

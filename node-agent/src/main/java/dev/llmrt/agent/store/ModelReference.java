@@ -125,6 +125,13 @@ public record ModelReference(String registry, String repository, String tag, Str
      * Plain HTTP for loopback and {@code .local} registries (as model-runner does for localhost and
      * .local), HTTPS for every other one.
      */
+    /** Whether the registry is on this host's loopback (a service there is not a registry's to reach by default). */
+    public boolean onLoopback() {
+        String host = registry.startsWith("[") ? registry.substring(1, registry.indexOf(']'))
+                : registry.contains(":") ? registry.substring(0, registry.lastIndexOf(':')) : registry;
+        return host.equalsIgnoreCase("localhost") || host.startsWith("127.") || host.equals("::1");
+    }
+
     public boolean plainHttp() {
         String host = registry.startsWith("[") ? registry.substring(1, registry.indexOf(']'))
                 : registry.contains(":") ? registry.substring(0, registry.lastIndexOf(':')) : registry;
