@@ -101,7 +101,7 @@ class AnthropicMessagesTest {
 
     @Test
     void errorsComeInAnthropicsShape() throws Exception {
-        HttpResponse<String> missing = post("/anthropic/v1/messages", "{\"model\":\"no-such\",\"max_tokens\":5,\"messages\":[]}");
+        HttpResponse<String> missing = post("/anthropic/v1/messages", "{\"model\":\"no-such\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertEquals(404, missing.statusCode());
         JsonNode e = JSON.readTree(missing.body());
         assertEquals("error", e.path("type").asText(), missing.body());

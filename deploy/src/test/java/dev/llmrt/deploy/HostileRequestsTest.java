@@ -153,6 +153,29 @@ class HostileRequestsTest {
                     .getBytes(StandardCharsets.UTF_8), null));
         }
         cases.add(new Case("POST", "/v1/messages", "{\"model\":\"sim/fast\",\"max_tokens\":8}".getBytes(StandardCharsets.UTF_8), null));
+        for (String m : new String[] {"[]", "[5]", "[{}]", "[{\"role\":\"wizard\",\"content\":\"x\"}]", "[{\"role\":\"user\"}]",
+                "[{\"role\":\"user\",\"content\":5}]", "[{\"role\":\"user\",\"content\":[5]}]", "[{\"role\":\"user\",\"content\":[{}]}]",
+                "[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]", "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":5}]}]"}) {
+            cases.add(new Case("POST", "/v1/messages", ("{\"model\":\"sim/fast\",\"max_tokens\":8,\"messages\":" + m + "}")
+                    .getBytes(StandardCharsets.UTF_8), null));
+        }
+        // Ollama's own bodies, refused before they are translated (errors in Ollama's shape: {"error": "..."})
+        for (String b : new String[] {"{\"model\":\"sim/fast\",\"messages\":[5]}", "{\"model\":\"sim/fast\",\"messages\":\"x\"}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":5}]}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"images\":5}]}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"images\":[5]}]}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"options\":5}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":\"no\"}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"format\":5}",
+                "{\"model\":\"sim/fast\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}"}) {
+            cases.add(new Case("POST", "/api/chat", b.getBytes(StandardCharsets.UTF_8), null));
+        }
+        for (String b : new String[] {"{\"model\":\"sim/fast\",\"prompt\":5}", "{\"model\":\"sim/fast\",\"prompt\":\"x\",\"system\":[]}",
+                "{\"model\":\"sim/fast\",\"prompt\":\"x\",\"images\":\"x\"}", "{\"model\":\"sim/fast\",\"prompt\":\"x\",\"options\":[]}",
+                "{\"model\":\"sim/fast\",\"prompt\":\"x\",\"stream\":\"no\"}", "{\"model\":\"sim/fast\",\"prompt\":\"x\",\"keep_alive\":[]}"}) {
+            cases.add(new Case("POST", "/api/generate", b.getBytes(StandardCharsets.UTF_8), null));
+        }
         cases.add(new Case("POST", "/anthropic/v1/messages", "{\"model\":\"sim/fast\",\"max_tokens\":8,\"messages\":\"x\"}"
                 .getBytes(StandardCharsets.UTF_8), null));
         // embeddings: a required input of the right type, and its options' ranges
@@ -204,7 +227,8 @@ class HostileRequestsTest {
                     wrong.add("not JSON: " + what);
                     continue;
                 }
-                if (!error.path("message").isTextual() || r.body().contains("\tat ") || r.body().contains("Exception")) {
+                boolean shaped = error.path("message").isTextual() || (c.path().startsWith("/api/") && error.isTextual()); // Ollama's shape on its routes
+                if (!shaped || r.body().contains("\tat ") || r.body().contains("Exception")) {
                     wrong.add("not OpenAI's error shape: " + what);
                 } else if (c.param() != null && !c.param().equals(error.path("param").asText(null))) {
                     wrong.add("param should be '" + c.param() + "': " + what);

@@ -112,7 +112,11 @@ final class RequestPeek {
                         strings(p, name, Integer.MAX_VALUE);
                         continue; // read whole
                     }
-                    messages |= name.equals("messages") && value == JsonToken.START_ARRAY;
+                    if (name.equals("messages") && value == JsonToken.START_ARRAY) {
+                        anthropicMessages(p, limits);
+                        messages = true;
+                        continue; // read whole
+                    }
                     long tokens = messagesField(p, name, value, limits);
                     if (tokens >= 0) {
                         maxTokens = tokens;
@@ -342,6 +346,86 @@ final class RequestPeek {
             }
             if (!named) {
                 throw new Invalid("tools", "'" + at + ".function.name' is required");
+            }
+        }
+    }
+
+    /**
+     * Anthropic's messages (the array's start read): at least one, each an object with role "user" or
+     * "assistant" and content a string or an array of blocks, each an object with a string type (a
+     * text block's text a string).
+     */
+    private static void anthropicMessages(JsonParser p, Limits limits) throws IOException {
+        int n = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String at = "messages[" + n++ + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw new Invalid("messages", "'" + at + "' must be an object with 'role' and 'content'");
+            }
+            String role = null;
+            boolean content = false;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                if (field.equals("role")) {
+                    if (v != JsonToken.VALUE_STRING || !(p.getText().equals("user") || p.getText().equals("assistant"))) {
+                        throw new Invalid("messages", "'" + at + ".role' must be \"user\" or \"assistant\"");
+                    }
+                    role = p.getText();
+                } else if (field.equals("content")) {
+                    content = true;
+                    if (v == JsonToken.START_ARRAY) {
+                        blocks(p, at, limits);
+                    } else if (v != JsonToken.VALUE_STRING) {
+                        throw new Invalid("messages", "'" + at + ".content' must be a string or an array of content blocks");
+                    }
+                } else {
+                    skip(p, v, "messages", limits.maxDepth());
+                }
+            }
+            if (role == null || !content) {
+                throw new Invalid("messages", "'" + at + "' needs a 'role' and a 'content'");
+            }
+        }
+        if (n == 0) {
+            throw new Invalid("messages", "'messages' must hold at least one message");
+        }
+    }
+
+    /** Anthropic content blocks (the array's start read). */
+    private static void blocks(JsonParser p, String at, Limits limits) throws IOException {
+        int i = 0;
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            String block = at + ".content[" + i++ + "]";
+            if (t != JsonToken.START_OBJECT) {
+                throw new Invalid("messages", "'" + block + "' must be an object with a 'type'");
+            }
+            String type = null;
+            boolean text = false;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                if (field.equals("type")) {
+                    if (v != JsonToken.VALUE_STRING || p.getText().isEmpty()) {
+                        throw new Invalid("messages", "'" + block + ".type' must be a string");
+                    }
+                    type = p.getText();
+                } else if (field.equals("text")) {
+                    if (v != JsonToken.VALUE_STRING) {
+                        throw new Invalid("messages", "'" + block + ".text' must be a string");
+                    }
+                    text = true;
+                } else {
+                    skip(p, v, "messages", limits.maxDepth());
+                }
+            }
+            if (type == null) {
+                throw new Invalid("messages", "'" + block + ".type' is required");
+            }
+            if (type.equals("text") && !text) {
+                throw new Invalid("messages", "'" + block + ".text' is required for a text block");
             }
         }
     }

@@ -186,6 +186,10 @@ public final class OllamaRoutes extends AllDirectives {
         if (KeyCheck.modelRefusal(original, model).isPresent()) {
             return Optional.of(error(403, "this API key may not use model '" + model + "'"));
         }
+        String malformed = malformed(request);
+        if (malformed != null) {
+            return Optional.of(error(400, "invalid request: " + malformed));
+        }
         boolean changes = request.has("keep_alive") || request.path("options").has("keep_alive")
                 || request.path("options").has("num_ctx");
         if (changes && !KeyCheck.mayChangeTheCluster(original)) {
@@ -200,6 +204,79 @@ public final class OllamaRoutes extends AllDirectives {
             }
         }
         return Optional.empty();
+    }
+
+    private static final java.util.Set<String> OLLAMA_ROLES = java.util.Set.of("system", "user", "assistant", "tool");
+
+    /** What in an Ollama body its translation would pass on broken, said as Ollama would; null when nothing. */
+    static String malformed(JsonNode request) {
+        JsonNode messages = request.path("messages");
+        if (!messages.isMissingNode() && !messages.isNull()) {
+            if (!messages.isArray()) {
+                return "'messages' must be an array";
+            }
+            for (int i = 0; i < messages.size(); i++) {
+                JsonNode m = messages.get(i);
+                String at = "messages[" + i + "]";
+                if (!m.isObject()) {
+                    return "'" + at + "' must be an object with a 'role'";
+                }
+                if (!m.path("role").isTextual() || !OLLAMA_ROLES.contains(m.path("role").asText())) {
+                    return "'" + at + ".role' must be one of " + new java.util.TreeSet<>(OLLAMA_ROLES);
+                }
+                if (m.has("content") && !m.get("content").isTextual() && !m.get("content").isNull()) {
+                    return "'" + at + ".content' must be a string";
+                }
+                String images = images(m.path("images"), at + ".images");
+                if (images != null) {
+                    return images;
+                }
+                if (m.has("tool_calls") && !m.get("tool_calls").isArray() && !m.get("tool_calls").isNull()) {
+                    return "'" + at + ".tool_calls' must be an array";
+                }
+            }
+        }
+        for (String text : new String[] {"prompt", "system", "suffix", "template"}) {
+            if (request.has(text) && !request.get(text).isTextual() && !request.get(text).isNull()) {
+                return "'" + text + "' must be a string";
+            }
+        }
+        String images = images(request.path("images"), "images");
+        if (images != null) {
+            return images;
+        }
+        if (request.has("options") && !request.get("options").isObject() && !request.get("options").isNull()) {
+            return "'options' must be an object";
+        }
+        if (request.has("stream") && !request.get("stream").isBoolean() && !request.get("stream").isNull()) {
+            return "'stream' must be a boolean";
+        }
+        if (request.has("format") && !request.get("format").isTextual() && !request.get("format").isObject()
+                && !request.get("format").isNull()) {
+            return "'format' must be \"json\" or a JSON schema";
+        }
+        if (request.has("keep_alive") && !request.get("keep_alive").isTextual() && !request.get("keep_alive").isNumber()) {
+            return "'keep_alive' must be a duration (\"5m\") or a number of seconds";
+        }
+        if (request.has("tools") && !request.get("tools").isArray() && !request.get("tools").isNull()) {
+            return "'tools' must be an array";
+        }
+        return null;
+    }
+
+    private static String images(JsonNode images, String at) {
+        if (images.isMissingNode() || images.isNull()) {
+            return null;
+        }
+        if (!images.isArray()) {
+            return "'" + at + "' must be an array of base64 strings";
+        }
+        for (JsonNode i : images) {
+            if (!i.isTextual()) {
+                return "'" + at + "' must be an array of base64 strings";
+            }
+        }
+        return null;
     }
 
     private CompletionStage<HttpResponse> chat(HttpRequest original, JsonNode request, boolean chat) {
