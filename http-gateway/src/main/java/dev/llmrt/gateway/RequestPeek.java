@@ -376,7 +376,7 @@ final class RequestPeek {
                 } else if (field.equals("content")) {
                     content = true;
                     if (v == JsonToken.START_ARRAY) {
-                        blocks(p, at, limits);
+                        parts(p, at, null, "block", limits);
                     } else if (v != JsonToken.VALUE_STRING) {
                         throw new Invalid("messages", "'" + at + ".content' must be a string or an array of content blocks");
                     }
@@ -390,43 +390,6 @@ final class RequestPeek {
         }
         if (n == 0) {
             throw new Invalid("messages", "'messages' must hold at least one message");
-        }
-    }
-
-    /** Anthropic content blocks (the array's start read). */
-    private static void blocks(JsonParser p, String at, Limits limits) throws IOException {
-        int i = 0;
-        JsonToken t;
-        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            String block = at + ".content[" + i++ + "]";
-            if (t != JsonToken.START_OBJECT) {
-                throw new Invalid("messages", "'" + block + "' must be an object with a 'type'");
-            }
-            String type = null;
-            boolean text = false;
-            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken v = p.nextToken();
-                if (field.equals("type")) {
-                    if (v != JsonToken.VALUE_STRING || p.getText().isEmpty()) {
-                        throw new Invalid("messages", "'" + block + ".type' must be a string");
-                    }
-                    type = p.getText();
-                } else if (field.equals("text")) {
-                    if (v != JsonToken.VALUE_STRING) {
-                        throw new Invalid("messages", "'" + block + ".text' must be a string");
-                    }
-                    text = true;
-                } else {
-                    skip(p, v, "messages", limits.maxDepth());
-                }
-            }
-            if (type == null) {
-                throw new Invalid("messages", "'" + block + ".type' is required");
-            }
-            if (type.equals("text") && !text) {
-                throw new Invalid("messages", "'" + block + ".text' is required for a text block");
-            }
         }
     }
 
@@ -493,6 +456,14 @@ final class RequestPeek {
         if (v != JsonToken.START_ARRAY) {
             throw new Invalid("messages", "'" + at + ".content' must be a string or an array of content parts");
         }
+        parts(p, at, PART_TYPES, "part", limits);
+    }
+
+    /**
+     * Content parts or blocks (the array's start read): each an object with a string {@code type}
+     * (one of {@code types}, or any when null); a text one's {@code text} a string.
+     */
+    private static void parts(JsonParser p, String at, java.util.Set<String> types, String noun, Limits limits) throws IOException {
         int i = 0;
         JsonToken t;
         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
@@ -506,8 +477,9 @@ final class RequestPeek {
                 String field = p.currentName();
                 JsonToken fv = p.nextToken();
                 if (field.equals("type")) {
-                    if (fv != JsonToken.VALUE_STRING || !PART_TYPES.contains(p.getText())) {
-                        throw new Invalid("messages", "'" + part + ".type' must be one of " + new java.util.TreeSet<>(PART_TYPES));
+                    if (fv != JsonToken.VALUE_STRING || p.getText().isEmpty() || (types != null && !types.contains(p.getText()))) {
+                        throw new Invalid("messages", "'" + part + ".type' must be " + (types == null ? "a string"
+                                : "one of " + new java.util.TreeSet<>(types)));
                     }
                     type = p.getText();
                 } else if (field.equals("text")) {
@@ -523,7 +495,7 @@ final class RequestPeek {
                 throw new Invalid("messages", "'" + part + ".type' is required");
             }
             if (type.equals("text") && !text) {
-                throw new Invalid("messages", "'" + part + ".text' is required for a text part");
+                throw new Invalid("messages", "'" + part + ".text' is required for a text " + noun);
             }
         }
     }
