@@ -96,7 +96,7 @@ class HostileRequestsTest {
         // _configure: context sizes no backend takes
         for (String c : new String[] {"-5", "100000000000000000000", "\"big\"", "1.5", "[]", "1099511627776"}) {
             cases.add(new Case("POST", "/engines/sim/_configure", ("{\"model\":\"sim/tiny\",\"context-size\":" + c + "}")
-                    .getBytes(StandardCharsets.UTF_8), null));
+                    .getBytes(StandardCharsets.UTF_8), "context-size"));
         }
         // prompts and inputs of the wrong types
         for (String w : new String[] {"5", "true", "{}", "[]", "[null]", "[1.5]", "[{}]", "[\"a\",1]", "[[1],\"a\"]", "[[\"a\"]]", "[[[1]]]"}) {

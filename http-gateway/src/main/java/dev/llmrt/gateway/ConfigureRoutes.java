@@ -242,8 +242,20 @@ public final class ConfigureRoutes extends AllDirectives {
                     : flags.contains("--embeddings") ? BackendMode.EMBEDDING.wireName() : BackendMode.COMPLETION.wireName();
             return new ModelConfiguration(model, spec.backend(), mode, new BackendConfiguration(contextSize, flags, speculative),
                     keepAlive, System.currentTimeMillis());
+        } catch (InvalidField e) {
+            throw new Refusal(OpenAiErrors.invalid(e.param, e.getMessage()));
         } catch (IllegalArgumentException | IOException e) {
             throw new Refusal(OpenAiErrors.badRequest(e.getMessage()));
+        }
+    }
+
+    /** A refused field of a configuration, named in the error's {@code param}. */
+    public static final class InvalidField extends IllegalArgumentException {
+        final String param;
+
+        InvalidField(String param, String message) {
+            super(message);
+            this.param = param;
         }
     }
 
@@ -256,11 +268,11 @@ public final class ConfigureRoutes extends AllDirectives {
      */
     public static long contextSize(JsonNode value, String field) {
         if (!value.isIntegralNumber() || !value.canConvertToLong()) {
-            throw new IllegalArgumentException("'" + field + "' must be a whole number of tokens, not " + value);
+            throw new InvalidField(field, "'" + field + "' must be a whole number of tokens, not " + value);
         }
         long c = value.asLong();
         if (c < -1 || c > MAX_CONTEXT_SIZE) {
-            throw new IllegalArgumentException("'" + field + "' must be -1 (the model's own) or from 1 to " + MAX_CONTEXT_SIZE
+            throw new InvalidField(field, "'" + field + "' must be -1 (the model's own) or from 1 to " + MAX_CONTEXT_SIZE
                     + ", not " + c);
         }
         return c;
