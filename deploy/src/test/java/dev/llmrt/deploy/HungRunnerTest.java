@@ -29,7 +29,7 @@ class HungRunnerTest {
     private static final String CONFIG = """
             llmrt.models = [ { name = "m", backend = sim, keep-alive = "-1",
               runtime-flags = ["--ttft-ms=10", "--tpot-ms=100", "--max-tokens=60"] } ]
-            llmrt.agent.health-check { interval = 500ms, timeout = 1s, failures = 3, stream-idle-timeout = 60s }
+            llmrt.agent.health-check { interval = 500ms, timeout = 2s, failures = 3, stream-idle-timeout = 60s }
             llmrt.agent.restart-backoff.min = 200ms
             """;
     private static final String CHAT = "{\"model\":\"m\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
@@ -93,11 +93,11 @@ class HungRunnerTest {
                 return r != null && r.path("state").asText().equals("ready") && r.path("pid").asLong() != pid ? r : null;
             });
             assertNotEquals(pid, now.path("pid").asLong(), now.toString());
-            assertEquals(1, now.path("restarts").asInt(), now.toString());
+            assertTrue(now.path("restarts").asInt() >= 1, now.toString()); // more only if a loaded machine stalls it again
             assertTrue(now.path("last_error").asText().contains("stopped answering"), now.toString());
             assertEquals(200, TestHttp.send(base, "POST", "/v1/chat/completions", CHAT).statusCode());
-            long detectionMs = Duration.ofMillis(500).plus(Duration.ofSeconds(3)).toMillis();
-            System.out.printf("hung runner: health check every 500 ms, 3 failures of 1 s (detection at most %d ms); "
+            long detectionMs = Duration.ofMillis(500).plus(Duration.ofSeconds(6)).toMillis();
+            System.out.printf("hung runner: health check every 500 ms, 3 failures of 2 s (detection at most %d ms); "
                             + "the stream under way ended with an error event %d ms after the stop; a request sent after the "
                             + "stop was answered 200 by the restarted runner %d ms after it%n", detectionMs, streamEndedMs,
                     answeredMs);
