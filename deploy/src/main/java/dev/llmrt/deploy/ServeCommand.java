@@ -78,7 +78,8 @@ public final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         long t0 = System.nanoTime();
-        Config cfg = clusterOverrides().withFallback(load(config, host, port, socketDir)).resolve();
+        Config loaded = load(config, host, port, socketDir);
+        Config cfg = clusterOverrides(loaded).withFallback(loaded).resolve();
         LlmrtNode node = LlmrtNode.start(cfg);
         LlmrtNode.Started started;
         try {
@@ -107,8 +108,8 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Cluster options: roles, the Artery address, seed nodes; a downed node exits its JVM. */
-    private Config clusterOverrides() {
+    /** Cluster options: roles, the Artery address, seed nodes, the state directory; a downed node exits its JVM. */
+    private Config clusterOverrides(Config loaded) {
         List<String> roles = role.equals("both") ? List.of("gateway", "agent") : List.of(role);
         Config c = ConfigFactory.empty()
                 .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(roles))
@@ -116,7 +117,6 @@ public final class ServeCommand implements Callable<Integer> {
                 .withValue("pekko.coordinated-shutdown.exit-jvm", ConfigValueFactory.fromAnyRef(true));
         String state = stateDir;
         if (state == null) {
-            Config loaded = load(config, host, port, socketDir);
             state = loaded.getString("llmrt.state.dir");
             if (state.isBlank()) {
                 state = java.nio.file.Path.of(System.getProperty("user.home"), ".llmrt", "state").toString();
