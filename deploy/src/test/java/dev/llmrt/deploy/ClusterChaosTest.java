@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,21 +42,12 @@ class ClusterChaosTest {
     private static final int PLAIN_CLIENTS = 4;
     private static final int STREAM_CLIENTS = 2;
     private static final int PAIR_CLIENTS = 3;
-    private static final List<Process> jvms = new ArrayList<>();
+    private static final List<ServeJvm> jvms = new ArrayList<>();
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2)).build();
 
-    private record Node(Process process, int httpPort, int clusterPort) {}
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static Node start(Path dir, String name, String gpus, Integer seedPort, int clusterPort) throws Exception {
-        Path config = dir.resolve(name + ".conf");
-        Files.writeString(config, """
+    private static ServeJvm start(Path dir, String name, String gpus, String seed) throws Exception {
+        ServeJvm node = ServeJvm.start(dir, name, """
                 llmrt.agent.gpus = %s
                 llmrt.models = [
                   { name = "m10", backend = sim, keep-alive = "-1", runtime-flags = [
@@ -65,31 +55,36 @@ class ClusterChaosTest {
                   { name = "pair", backend = sim, keep-alive = "-1", replicas = 2, runtime-flags = [
                     "--vram-mb=2048", "--ttft-ms=20", "--tpot-ms=5", "--max-tokens=16", "--max-seqs=16"] }
                 ]
-                """.formatted(gpus));
-        int http = freePort();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "serve", "--port", Integer.toString(http), "--cluster-port", Integer.toString(clusterPort),
-                "--config", config.toString(), "--state-dir", dir.resolve(name + "-state").toString()));
-        if (seedPort != null) {
-            cmd.addAll(List.of("--seed-node", "pekko://llmrt@127.0.0.1:" + seedPort));
-        }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile()).start();
-        jvms.add(p);
-        return new Node(p, http, clusterPort);
+                """.formatted(gpus), seed);
+        jvms.add(node);
+        return node;
+    }
+
+    /** Nodes a and b with a GPU each, gateway-and-agent node c without: started, joined, serving m10. */
+    private static List<ServeJvm> threeNodes(Path dir) throws Exception {
+        ServeJvm a = start(dir, "a", "[ { memory = 24GiB } ]", null);
+        List<ServeJvm> nodes = List.of(a, start(dir, "b", "[ { memory = 24GiB } ]", a.address()),
+                start(dir, "c", "[]", a.address()));
+        eventually(Duration.ofSeconds(120), () -> assertEquals(200, send(nodes.get(2), "m10", false, System.nanoTime()).status(),
+                "cluster serves m10; logs in " + dir));
+        return nodes;
+    }
+
+    /** Which of the GPU nodes (a: 0, b: 1) runs m10's runner. */
+    private static int m10Host(List<ServeJvm> nodes) throws Exception {
+        int host = hostOf(nodes, nodes.get(2), "m10");
+        assertTrue(host == 0 || host == 1, "m10 needs a GPU: node a or b, not " + host);
+        return host;
     }
 
     /** After each scenario: its JVMs don't load the machine during the next. */
     @AfterEach
     void stopJvms() throws Exception {
-        for (Process p : jvms) {
-            p.destroy(); // SIGTERM: leave the cluster, reap runners
+        for (ServeJvm n : jvms) {
+            n.process.destroy(); // SIGTERM to all first: they leave the cluster and reap their runners together
         }
-        for (Process p : jvms) {
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-            }
+        for (ServeJvm n : jvms) {
+            n.close();
         }
         jvms.clear();
     }
@@ -101,14 +96,14 @@ class ClusterChaosTest {
         }
     }
 
-    private static Outcome send(Node via, String model, boolean stream, long t0) {
+    private static Outcome send(ServeJvm via, String model, boolean stream, long t0) {
         long start = System.nanoTime();
         String body = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
                 + (stream ? ",\"stream\":true}" : "}");
         int status;
         String end = "";
         try {
-            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.httpPort()
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + via.httpPort
                             + "/v1/chat/completions")).timeout(Duration.ofSeconds(35)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofString());
             status = r.statusCode();
@@ -125,13 +120,13 @@ class ClusterChaosTest {
     }
 
     /** The node that runs the model's (first) runner, as the gateway's /status says; -1 if none. */
-    private static int hostOf(List<Node> nodes, Node gateway, String model) throws Exception {
-        JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort()
+    private static int hostOf(List<ServeJvm> nodes, ServeJvm gateway, String model) throws Exception {
+        JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort
                 + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body());
         for (JsonNode r : status.get("runners")) {
             if (r.get("model").asText().equals(model) && !r.get("state").asText().equals("stopping")) {
                 for (int i = 0; i < nodes.size(); i++) {
-                    if (r.get("node").asText().endsWith(":" + nodes.get(i).clusterPort())) {
+                    if (r.get("node").asText().endsWith(":" + nodes.get(i).clusterPort)) {
                         return i;
                     }
                 }
@@ -165,21 +160,14 @@ class ClusterChaosTest {
     @Test
     void underSteadyLoadNothingIsLostWhenTheServingNodeIsKilled() throws Exception {
         Path dir = Files.createTempDirectory("llmrt-chaos");
-        int seedPort = freePort();
-        List<Node> nodes = List.of(
-                start(dir, "a", "[ { memory = 24GiB } ]", null, seedPort),
-                start(dir, "b", "[ { memory = 24GiB } ]", seedPort, freePort()),
-                start(dir, "c", "[]", seedPort, freePort()));
-        Node gateway = nodes.get(2);
-        eventually(Duration.ofSeconds(120), () -> assertEquals(200, send(gateway, "m10", false, System.nanoTime()).status(),
-                "cluster serves m10; logs in " + dir));
+        List<ServeJvm> nodes = threeNodes(dir);
+        ServeJvm gateway = nodes.get(2);
         for (int i = 0; i < 4; i++) {
             assertEquals(200, send(gateway, "pair", false, System.nanoTime()).status(), "pair is served");
         }
-        int host = hostOf(nodes, gateway, "m10");
-        assertTrue(host == 0 || host == 1, "m10 needs a GPU: node a or b, not " + host);
+        int host = m10Host(nodes);
         int survivor = 1 - host;
-        Process victim = nodes.get(host).process();
+        Process victim = nodes.get(host).process;
         List<ProcessHandle> victimRunners = victim.children().toList();
 
         List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
@@ -225,7 +213,7 @@ class ClusterChaosTest {
         long slowest = all.stream().mapToLong(o -> o.endMs() - o.startMs()).max().orElse(0);
         long firstAnswerAfterKill = all.stream().filter(o -> o.ok() && o.endMs() > killedMs + 100)
                 .mapToLong(Outcome::endMs).min().orElse(-1);
-        JsonNode routing = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort()
+        JsonNode routing = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort
                 + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body()).get("routing");
         long retried = 0;
         for (JsonNode lane : routing) {
@@ -272,17 +260,10 @@ class ClusterChaosTest {
     @Test
     void underLoadNothingIsLostWhenTheServingNodePausesAndTheResumedNodeLeaves() throws Exception {
         Path dir = Files.createTempDirectory("llmrt-pause");
-        int seedPort = freePort();
-        List<Node> nodes = List.of(
-                start(dir, "a", "[ { memory = 24GiB } ]", null, seedPort),
-                start(dir, "b", "[ { memory = 24GiB } ]", seedPort, freePort()),
-                start(dir, "c", "[]", seedPort, freePort()));
-        Node gateway = nodes.get(2);
-        eventually(Duration.ofSeconds(120), () -> assertEquals(200, send(gateway, "m10", false, System.nanoTime()).status(),
-                "cluster serves m10; logs in " + dir));
-        int host = hostOf(nodes, gateway, "m10");
-        assertTrue(host == 0 || host == 1, "m10 needs a GPU: node a or b, not " + host);
-        Process paused = nodes.get(host).process();
+        List<ServeJvm> nodes = threeNodes(dir);
+        ServeJvm gateway = nodes.get(2);
+        int host = m10Host(nodes);
+        Process paused = nodes.get(host).process;
         List<ProcessHandle> pausedRunners = paused.children().toList();
 
         List<Outcome> outcomes = Collections.synchronizedList(new ArrayList<>());
@@ -330,7 +311,7 @@ class ClusterChaosTest {
         assertTrue(exited, "the resumed node, downed while it was stopped, exits; logs in " + dir);
         eventually(Duration.ofSeconds(10), "the resumed node's runners stopped with it",
                 () -> pausedRunners.stream().noneMatch(ProcessHandle::isAlive));
-        JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort()
+        JsonNode status = JSON.readTree(client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.httpPort
                 + "/status")).build(), HttpResponse.BodyHandlers.ofString()).body());
         long m10Runners = 0;
         for (JsonNode r : status.get("runners")) {

@@ -23,19 +23,12 @@ import org.junit.jupiter.api.Test;
  * that crosses between them.
  */
 class TlsTest {
+    private static final String MODELS = "llmrt.models = [ { name = \"tiny\", backend = sim, runtime-flags = [\"--max-tokens=3\"] } ]\n";
+
     @Test
     void httpsOnTheGatewayAndTlsBetweenNodes() throws Exception {
         TestCertificates tls = TestCertificates.make();
-        String artery = """
-                pekko.remote.artery.transport = tls-tcp
-                pekko.remote.artery.ssl.ssl-engine-provider = "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider"
-                pekko.remote.artery.ssl.rotating-keys-engine {
-                  key-file = "%1$s/tls.key"
-                  cert-file = "%1$s/tls.crt"
-                  ca-cert-file = "%1$s/ca.crt"
-                }
-                llmrt.models = [ { name = "tiny", backend = sim, runtime-flags = ["--max-tokens=3"] } ]
-                """.formatted(tls.dir) + tls.gatewayTls();
+        String artery = tls.artery() + MODELS + tls.gatewayTls();
         try (tls; InJvmCluster cluster = new InJvmCluster(artery)) {
             LlmrtNode.Started first = cluster.start("");
             LlmrtNode.Started second = cluster.start("");
@@ -83,8 +76,7 @@ class TlsTest {
         TestCertificates tls = TestCertificates.make();
         TestCertificates otherCa = TestCertificates.make(); // same subject, another CA
         TestCertificates otherSubject = tls.leaf("someone-else");
-        String models = "llmrt.models = [ { name = \"tiny\", backend = sim, runtime-flags = [\"--max-tokens=3\"] } ]\n";
-        try (tls; otherCa; otherSubject; InJvmCluster cluster = new InJvmCluster(models)) {
+        try (tls; otherCa; otherSubject; InJvmCluster cluster = new InJvmCluster(MODELS)) {
             LlmrtNode.Started first = cluster.start(tls.artery() + tls.gatewayTls() + "llmrt.gateway.admin-key = \"llmrt-tls-admin\"");
             cluster.start(otherCa.artery());
             cluster.start(otherSubject.artery());
