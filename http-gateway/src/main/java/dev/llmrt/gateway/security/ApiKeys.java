@@ -74,18 +74,12 @@ public final class ApiKeys {
     private volatile Memory memory = Memory.NONE;
     private volatile boolean wereOn;
     /** The cluster's keys were read (from this node's durable state, then by gossip): until then, unknown. */
-    private volatile boolean clusterRead;
+    private volatile boolean clusterRead = true;
     private final java.util.concurrent.CompletableFuture<Void> read = new java.util.concurrent.CompletableFuture<>();
 
     public ApiKeys(List<Key> keys) {
-        this(keys, true);
-    }
-
-    /** @param clusterRead false when the cluster's keys come later ({@link #clusterChanged}) */
-    public ApiKeys(List<Key> keys, boolean clusterRead) {
         this.configured = List.copyOf(keys);
         this.byHash = index(configured, List.of());
-        this.clusterRead = clusterRead;
     }
 
     /** The cluster's keys are still to be read (from the node's durable state): until then, fail closed. */
@@ -113,19 +107,11 @@ public final class ApiKeys {
 
     /**
      * {@code llmrt.gateway.api-keys = [{name, sha256, models = [...], admin = false, rpm = 0, tpm = 0,
-     * max-concurrent = 0, max-streams = 0}]}.
+     * max-concurrent = 0, max-streams = 0}]}, and {@code llmrt.gateway.admin-key} (LLMRT_ADMIN_KEY): a
+     * key itself, an admin's, named "admin", the way to start a node with keys on without writing a
+     * hash in a file.
      */
     public static ApiKeys fromConfig(Config gateway) {
-        return fromConfig(gateway, true);
-    }
-
-    /**
-     * Also {@code llmrt.gateway.admin-key} (LLMRT_ADMIN_KEY): a key itself, an admin's, named "admin";
-     * the way to start a node with keys on without writing a hash in a file.
-     *
-     * @param clusterRead false on a node whose cluster keys are read later
-     */
-    public static ApiKeys fromConfig(Config gateway, boolean clusterRead) {
         List<Key> keys = gateway.getConfigList("api-keys").stream().map(c -> {
             String hex = c.getString("sha256").trim().toLowerCase();
             if (!hex.matches("[0-9a-f]{64}")) {
@@ -143,7 +129,7 @@ public final class ApiKeys {
         if (!adminKey.isEmpty()) {
             keys.add(new Key("admin", sha256(adminKey), Set.of(), true, Limits.NONE, "environment", 0));
         }
-        return new ApiKeys(keys, clusterRead);
+        return new ApiKeys(keys);
     }
 
     /** The cluster's keys changed: from now on they are the configured ones plus these. */
