@@ -99,8 +99,9 @@ public final class ModelManager {
         } catch (ModelReference.InvalidReference e) {
             return CompletableFuture.failedFuture(new Failure(400, "Invalid model reference: " + e.getMessage()));
         }
-        if (unreachable(ref) != null) {
-            return CompletableFuture.failedFuture(unreachable(ref));
+        Failure refused = unreachable(ref);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
         }
         return CompletableFuture.supplyAsync(() -> {
             try {
@@ -226,8 +227,9 @@ public final class ModelManager {
         } catch (ModelReference.InvalidReference e) {
             return CompletableFuture.failedFuture(new Failure(400, "Invalid model reference: " + e.getMessage()));
         }
-        if (unreachable(ref) != null) {
-            return CompletableFuture.failedFuture(unreachable(ref));
+        Failure refused = unreachable(ref);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
         }
         Optional<StoredModel> m = find(name);
         if (m.isEmpty()) {

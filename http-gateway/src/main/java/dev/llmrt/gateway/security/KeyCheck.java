@@ -140,7 +140,7 @@ public final class KeyCheck {
             if (!decision.granted()) {
                 HttpResponse r = OpenAiErrors.refused(429, decision.code(), decision.message(),
                         Duration.ofMillis(decision.retryAfterMillis()));
-                return CompletableFuture.completedFuture(anthropic ? OpenAiErrors.asAnthropic(r) : r);
+                return CompletableFuture.completedFuture(withShape(anthropic, r));
             }
             return call(handler, request).handleAsync((response, failure) -> {
                 if (failure != null) {
@@ -218,7 +218,7 @@ public final class KeyCheck {
      * recorder, the logs, the status and its events, the dashboard that reads them. An admin's.
      */
     static boolean showsOtherTenants(String path) {
-        String p = path.startsWith("/exp/vDD4.40") ? path.substring("/exp/vDD4.40".length()) : path;
+        String p = withoutExpPrefix(path);
         return p.equals("/engines/requests") || p.equals("/logs") || p.startsWith("/logs/") || p.equals("/status")
                 || p.startsWith("/status/") || p.equals("/dashboard") || p.startsWith("/dashboard/");
     }
@@ -237,10 +237,15 @@ public final class KeyCheck {
     private static boolean changesTheCluster(HttpRequest request, String path) {
         boolean post = request.method().equals(HttpMethods.POST);
         boolean delete = request.method().equals(HttpMethods.DELETE);
-        String p = path.startsWith("/exp/vDD4.40") ? path.substring("/exp/vDD4.40".length()) : path;
+        String p = withoutExpPrefix(path);
         return (post && (p.equals("/engines/unload") || p.endsWith("/_configure") || p.startsWith("/models")
                 || p.equals("/api/pull"))) || (delete && (p.startsWith("/models") || p.equals("/api/delete")))
                 || p.equals("/keys") || p.startsWith("/keys/");
+    }
+
+    /** model-runner serves its /engines routes under /exp/vDD4.40 too: the path without that prefix. */
+    private static String withoutExpPrefix(String path) {
+        return path.startsWith("/exp/vDD4.40") ? path.substring("/exp/vDD4.40".length()) : path;
     }
 
     private static HttpResponse withShape(boolean anthropic, HttpResponse r) {
@@ -260,6 +265,6 @@ public final class KeyCheck {
         if (status == 401) {
             r = r.addHeader(RawHeader.create("WWW-Authenticate", "Bearer"));
         }
-        return CompletableFuture.completedFuture(anthropic ? OpenAiErrors.asAnthropic(r) : r);
+        return CompletableFuture.completedFuture(withShape(anthropic, r));
     }
 }
