@@ -164,7 +164,8 @@ public final class ApiKeys {
 
     /** Completes once the cluster's keys were first read (a gateway binds then, so its first callers don't get 503). */
     public java.util.concurrent.CompletionStage<Void> whenClusterRead() {
-        return clusterRead ? java.util.concurrent.CompletableFuture.completedFuture(null) : read;
+        // a read-only view: a caller's timeout on it must not complete the read itself
+        return clusterRead ? java.util.concurrent.CompletableFuture.completedFuture(null) : read.minimalCompletionStage();
     }
 
     /** No key exists (none configured, none made): the first must come from the node itself. */
