@@ -146,7 +146,7 @@ public final class ResponsesRoutes extends AllDirectives {
             if (response.status().intValue() == 200
                     && response.entity().getContentType().mediaType().toString().startsWith("text/event-stream")) {
                 return done(HttpResponse.create().withEntity(HttpEntities.createChunked(SSE,
-                        stream(response.entity().getDataBytes(), id, request, createdAt, caller(original)))));
+                        stream(response.entity().getDataBytes(), id, request, text.length(), createdAt, caller(original)))));
             }
             return StrictBody.of(response, bodyTimeout, materializer, callbacks).thenApplyAsync(bytes -> {
                 if (response.status().intValue() != 200) {
@@ -156,8 +156,9 @@ public final class ResponsesRoutes extends AllDirectives {
                     JsonNode chatAnswer = json.readTree(bytes);
                     ObjectNode r = translate.response(id, request, "completed", translate.outputOf(chatAnswer),
                             chatAnswer.path("usage"), createdAt);
-                    remember(id, request, r, caller(original));
-                    return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, r.toString());
+                    String answered = r.toString();
+                    remember(id, request, text.length(), r, answered.length(), caller(original));
+                    return HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, answered);
                 } catch (IOException e) {
                     return OpenAiErrors.badGateway("the backend's answer is not JSON");
                 }
@@ -166,10 +167,10 @@ public final class ResponsesRoutes extends AllDirectives {
     }
 
     /** The chat stream as the Responses API's events; the finished response is kept when it ends. */
-    private Source<ByteString, NotUsed> stream(Source<ByteString, ?> chatEvents, String id, JsonNode request, long createdAt,
-                                               String owner) {
+    private Source<ByteString, NotUsed> stream(Source<ByteString, ?> chatEvents, String id, JsonNode request, int requestChars,
+                                               long createdAt, String owner) {
         return chatEvents.via(Framing.delimiter(ByteString.fromString("\n"), 1 << 20, FramingTruncation.ALLOW))
-                .statefulMap(() -> new StreamState(id, request, createdAt, owner),
+                .statefulMap(() -> new StreamState(id, request, requestChars, createdAt, owner),
                         (state, line) -> Pair.create(state, state.line(line.utf8String().strip())),
                         state -> Optional.of(state.finish()))
                 .filter(b -> !b.isEmpty())
@@ -182,6 +183,7 @@ public final class ResponsesRoutes extends AllDirectives {
         final JsonNode request;
         final long createdAt;
         final String owner;
+        final int requestChars;
         int sequence;
         boolean started;
         String messageId;
@@ -189,9 +191,10 @@ public final class ResponsesRoutes extends AllDirectives {
         final Map<Integer, String[]> calls = new LinkedHashMap<>(); // index -> {id, name, arguments}
         JsonNode usage;
 
-        StreamState(String id, JsonNode request, long createdAt, String owner) {
+        StreamState(String id, JsonNode request, int requestChars, long createdAt, String owner) {
             this.id = id;
             this.request = request;
+            this.requestChars = requestChars;
             this.createdAt = createdAt;
             this.owner = owner;
         }
@@ -265,7 +268,7 @@ public final class ResponsesRoutes extends AllDirectives {
                 output.add(item);
             }
             ObjectNode r = translate.response(id, request, "completed", output, usage, createdAt);
-            remember(id, request, r, owner);
+            remember(id, request, requestChars, r, r.toString().length(), owner);
             event(out, "response.completed", e -> e.set("response", r));
             return ByteString.fromString(out.toString());
         }
@@ -277,10 +280,11 @@ public final class ResponsesRoutes extends AllDirectives {
         }
     }
 
-    private void remember(String id, JsonNode request, ObjectNode response, String owner) {
+    /** Keeps a response for its owner; {@code requestChars} and {@code responseChars} are their JSON's sizes. */
+    private void remember(String id, JsonNode request, int requestChars, ObjectNode response, int responseChars, String owner) {
         if (request.path("store").asBoolean(true)) {
+            long bytes = (long) requestChars + responseChars;
             synchronized (store) {
-                long bytes = request.toString().length() + response.toString().length();
                 Stored previous = store.put(id, new Stored(request, response, owner, bytes));
                 storedBytes += bytes - (previous == null ? 0 : previous.bytes());
                 var eldest = store.entrySet().iterator();
